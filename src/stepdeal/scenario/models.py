@@ -1,0 +1,333 @@
+"""Typed models of the scenario file format.
+
+Each class is one block of the YAML file. Field names are a public contract
+(external tests rely on them): add fields, never rename them. Unknown keys are
+errors (``extra="forbid"``). Cross-references (a measure's issuer, a relief
+action's measure, ...) are checked in :meth:`Scenario._cross_check`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Identifier = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
+        description="identifier: letters, digits, '_', '-', '.'",
+    ),
+]
+Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+Amount = Annotated[float, Field(allow_inf_nan=False)]
+Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+
+
+def _yes_no(value: Any) -> Any:
+    """YAML 1.1 reads unquoted ``yes``/``no`` as booleans; map them back."""
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    return value
+
+
+class _Base(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Documented(_Base):
+    """Free-text documentation every entity may carry."""
+
+    name: str | None = Field(None, description="human-readable name")
+    note: str | None = Field(None, description="assumptions and reasoning behind the numbers")
+    sources: list[str] = Field(default_factory=list, description="where the numbers come from")
+
+
+class Actor(Documented):
+    id: Identifier
+    role: Literal["target", "power"] = Field(
+        description="target: the state asked to take steps; power: a sanctioning state"
+    )
+    discount: float = Field(
+        gt=0.0, lt=1.0, description="per-period discount factor delta, 0 < delta < 1"
+    )
+
+
+class Institution(Documented):
+    id: Identifier
+    members: list[Identifier] = Field(min_length=1, description="ids of power actors")
+    rule: Literal["veto", "majority"] = Field(
+        description="veto: passes iff no member votes no; majority: passes iff more yes than no"
+    )
+
+
+class Concern(Documented):
+    id: Identifier
+    cost: Amount = Field(description="one-off cost to the target in the period it takes the step")
+    upkeep: Amount = Field(0.0, description="per-period cost to the target while the step stands")
+    value: dict[Identifier, Amount] = Field(
+        default_factory=dict, description="per-period value to each power once verified"
+    )
+    verify: Probability = Field(
+        1.0, description="probability per period that a taken step is verified"
+    )
+
+
+class Measure(Documented):
+    id: Identifier
+    issuer: Identifier = Field(description="institution that must vote to change it")
+    status: Literal["active", "potential", "curtailed", "frozen", "lifted"] = Field(
+        description="initial status; potential = not yet imposed"
+    )
+    impact: Amount = Field(description="per-period cost to the target while active")
+    burden: dict[Identifier, Amount] = Field(
+        default_factory=dict, description="per-period cost to each power while active"
+    )
+    curtail: Share = Field(0.5, description="share of impact and burden left when curtailed")
+
+
+class ReliefAction(_Base):
+    measure: Identifier
+    action: Literal["freeze", "curtail", "lift"]
+
+
+class ConditionalVote(_Base):
+    """Vote ``then`` if at least ``if_verified_at_least`` concerns are verified, else ``else``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    if_verified_at_least: int = Field(ge=0)
+    then: Literal["yes", "no"]
+    else_: Literal["yes", "no"] = Field(alias="else")
+
+    @field_validator("then", "else_", mode="before")
+    @classmethod
+    def _bools(cls, v: Any) -> Any:
+        return _yes_no(v)
+
+
+VoteRule = Literal["yes", "no", "sincere"] | ConditionalVote
+
+
+class MemberVotes(_Base):
+    escalate: VoteRule = "sincere"
+    relieve: VoteRule = "sincere"
+
+    @field_validator("escalate", "relieve", mode="before")
+    @classmethod
+    def _bools(cls, v: Any) -> Any:
+        return _yes_no(v)
+
+
+class _PolicyBase(Documented):
+    id: Identifier
+
+
+class _ReliefPart(_Base):
+    order: Literal["by_cost"] | list[Identifier] = Field(
+        "by_cost", description="by_cost (ascending cost, ties by file order) or a list of ids"
+    )
+    strict: bool = Field(True, description="only the next concern in order may be taken")
+    relief: dict[Identifier, list[ReliefAction]] = Field(
+        description="concern id -> actions proposed once that concern is verified"
+    )
+
+
+class _EscalationPart(_Base):
+    demands: Literal["all"] | list[Identifier] = "all"
+    review_every: int = Field(ge=1, description="escalation reviews at t = k * review_every")
+    tranches: list[Identifier] = Field(
+        description="potential measures proposed one per review, in order"
+    )
+    on_completion: Literal["lift_all", "none"] = "lift_all"
+
+
+class StepByStepPolicy(_PolicyBase, _ReliefPart):
+    kind: Literal["step_by_step"]
+
+
+class EscalationPolicy(_PolicyBase, _EscalationPart):
+    kind: Literal["escalation"]
+
+
+class HybridPolicy(_PolicyBase, _ReliefPart, _EscalationPart):
+    kind: Literal["hybrid"]
+
+
+class GrandBargainPolicy(_PolicyBase):
+    kind: Literal["grand_bargain"]
+    demands: Literal["all"] | list[Identifier] = "all"
+    on_completion: Literal["lift_all"] = "lift_all"
+
+
+Policy = Annotated[
+    StepByStepPolicy | EscalationPolicy | HybridPolicy | GrandBargainPolicy,
+    Field(discriminator="kind"),
+]
+
+
+class Strategies(_Base):
+    target: Literal["optimal", "compliant", "defiant"] = "optimal"
+
+
+class Scenario(Documented):
+    """A complete, validated scenario."""
+
+    name: Identifier = Field(description="identifier; built-ins are addressed by it")
+    title: str | None = None
+    period: str = Field(min_length=1, description="label of one period, e.g. month")
+    unit: str = Field(
+        "payoff units", description="unit of every payoff number (cost, impact, value, burden)"
+    )
+    start: str | None = Field(None, description="calendar label of t = 0, e.g. 2011-07")
+    horizon: int = Field(ge=1, le=10_000, description="periods simulated/solved: t = 0..horizon-1")
+    tail: Literal["persist", "none"]
+    max_steps_per_period: int = Field(1, ge=1, le=8)
+    actors: list[Actor] = Field(min_length=2)
+    institutions: list[Institution] = Field(default_factory=list)
+    concerns: list[Concern] = Field(min_length=1)
+    measures: list[Measure] = Field(default_factory=list)
+    policies: list[Policy] = Field(min_length=1)
+    votes: dict[Identifier, MemberVotes] = Field(default_factory=dict)
+    strategies: Strategies = Field(default_factory=Strategies)
+
+    # -- convenience ----------------------------------------------------------------
+    @property
+    def target(self) -> Actor:
+        return next(a for a in self.actors if a.role == "target")
+
+    @property
+    def powers(self) -> list[Actor]:
+        return [a for a in self.actors if a.role == "power"]
+
+    def policy(self, policy_id: str) -> StepByStepPolicy | EscalationPolicy | HybridPolicy | GrandBargainPolicy:
+        for p in self.policies:
+            if p.id == policy_id:
+                return p
+        known = ", ".join(p.id for p in self.policies)
+        raise KeyError(f"scenario {self.name!r} has no policy {policy_id!r}; it has: {known}")
+
+    # -- cross-references ---------------------------------------------------------
+    @model_validator(mode="after")
+    def _cross_check(self) -> Scenario:
+        problems = cross_check(self)
+        if problems:
+            raise CrossReferenceErrors(problems)
+        return self
+
+
+class CrossReferenceProblem:
+    """One failed cross-reference: a path into the file, a message and a fix."""
+
+    def __init__(self, path: tuple[str | int, ...], message: str, fix: str) -> None:
+        self.path = path
+        self.message = message
+        self.fix = fix
+
+
+class CrossReferenceErrors(ValueError):
+    def __init__(self, problems: list[CrossReferenceProblem]) -> None:
+        super().__init__("; ".join(p.message for p in problems))
+        self.problems = problems
+
+
+def _dupes(items: list[str]) -> list[int]:
+    seen: set[str] = set()
+    out = []
+    for i, x in enumerate(items):
+        if x in seen:
+            out.append(i)
+        seen.add(x)
+    return out
+
+
+def cross_check(s: Scenario) -> list[CrossReferenceProblem]:
+    """Every check that spans more than one block of the file."""
+    P = CrossReferenceProblem
+    out: list[CrossReferenceProblem] = []
+    for block, items in (
+        ("actors", [a.id for a in s.actors]),
+        ("institutions", [i.id for i in s.institutions]),
+        ("concerns", [c.id for c in s.concerns]),
+        ("measures", [m.id for m in s.measures]),
+        ("policies", [p.id for p in s.policies]),
+    ):
+        for i in _dupes(items):
+            out.append(P((block, i, "id"), f"duplicate id {items[i]!r}", "give every entry its own id"))
+    targets = [a.id for a in s.actors if a.role == "target"]
+    if len(targets) != 1:
+        out.append(
+            P(("actors",), f"expected exactly one actor with role: target, found {len(targets)}",
+              "mark exactly one actor as role: target and the others as role: power")
+        )
+    powers = {a.id for a in s.actors if a.role == "power"}
+    power_list = ", ".join(sorted(powers)) or "(none)"
+    institutions = {i.id for i in s.institutions}
+    concerns = [c.id for c in s.concerns]
+    measures = {m.id: m for m in s.measures}
+    for i, inst in enumerate(s.institutions):
+        for j, mem in enumerate(inst.members):
+            if mem not in powers:
+                out.append(P(("institutions", i, "members", j), f"member {mem!r} is not a power actor",
+                             f"use one of the powers: {power_list}"))
+        for j in _dupes(list(inst.members)):
+            out.append(P(("institutions", i, "members", j), f"member {inst.members[j]!r} listed twice",
+                         "list each member once"))
+    for i, c in enumerate(s.concerns):
+        for who in c.value:
+            if who not in powers:
+                out.append(P(("concerns", i, "value", who), f"{who!r} is not a power actor",
+                             f"value is given per power: {power_list}"))
+    for i, m in enumerate(s.measures):
+        if m.issuer not in institutions:
+            out.append(P(("measures", i, "issuer"), f"issuer {m.issuer!r} is not an institution",
+                         f"use one of: {', '.join(sorted(institutions)) or '(define institutions first)'}"))
+        for who in m.burden:
+            if who not in powers:
+                out.append(P(("measures", i, "burden", who), f"{who!r} is not a power actor",
+                             f"burden is given per power: {power_list}"))
+    cset = set(concerns)
+    for i, p in enumerate(s.policies):
+        order = getattr(p, "order", None)
+        if isinstance(order, list):
+            for j, cid in enumerate(order):
+                if cid not in cset:
+                    out.append(P(("policies", i, "order", j), f"unknown concern {cid!r}",
+                                 f"use concern ids: {', '.join(concerns)}"))
+            for j in _dupes(order):
+                out.append(P(("policies", i, "order", j), f"concern {order[j]!r} listed twice",
+                             "list each concern once"))
+        relief = getattr(p, "relief", None)
+        if relief is not None:
+            for cid, actions in relief.items():
+                if cid not in cset:
+                    out.append(P(("policies", i, "relief", cid), f"unknown concern {cid!r}",
+                                 f"relief is keyed by concern id: {', '.join(concerns)}"))
+                for j, act in enumerate(actions):
+                    if act.measure not in measures:
+                        out.append(P(("policies", i, "relief", cid, j, "measure"),
+                                     f"unknown measure {act.measure!r}",
+                                     f"use measure ids: {', '.join(measures)}"))
+        demands = getattr(p, "demands", None)
+        if isinstance(demands, list):
+            for j, cid in enumerate(demands):
+                if cid not in cset:
+                    out.append(P(("policies", i, "demands", j), f"unknown concern {cid!r}",
+                                 f"use concern ids: {', '.join(concerns)}"))
+        tranches = getattr(p, "tranches", None)
+        if tranches is not None:
+            for j, mid in enumerate(tranches):
+                if mid not in measures:
+                    out.append(P(("policies", i, "tranches", j), f"unknown measure {mid!r}",
+                                 f"use measure ids: {', '.join(measures)}"))
+                elif measures[mid].status != "potential":
+                    out.append(P(("policies", i, "tranches", j),
+                                 f"tranche {mid!r} has status {measures[mid].status!r}",
+                                 "a tranche must be a measure with status: potential"))
+    for who in s.votes:
+        if who not in powers:
+            out.append(P(("votes", who), f"{who!r} is not a power actor",
+                         f"votes are given per power: {power_list}"))
+    return out
