@@ -1,0 +1,256 @@
+"""A scenario and one of its policies compiled into arrays.
+
+The :class:`Game` holds everything the rules need as numpy arrays indexed by
+file order (concern *i* is the *i*-th concern of the file, measure *j* the
+*j*-th measure, power *k* the *k*-th power actor). It is the shared input of the
+transition function (:mod:`stepdeal.mechanisms.rules`), the simulator and the
+solvers.
+
+Status codes
+------------
+Concerns: ``OPEN = 0``, ``PENDING = 1``, ``VERIFIED = 2``.
+Measures: ``POTENTIAL = 0``, ``ACTIVE = 1``, ``CURTAILED = 2``, ``FROZEN = 3``,
+``LIFTED = 4``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..scenario.models import (
+    ConditionalVote,
+    EscalationPolicy,
+    GrandBargainPolicy,
+    HybridPolicy,
+    Scenario,
+    StepByStepPolicy,
+)
+
+OPEN, PENDING, VERIFIED = 0, 1, 2
+CONCERN_STATUS = ("open", "pending", "verified")
+POTENTIAL, ACTIVE, CURTAILED, FROZEN, LIFTED = 0, 1, 2, 3, 4
+MEASURE_STATUS = ("potential", "active", "curtailed", "frozen", "lifted")
+_STATUS_CODE = {name: i for i, name in enumerate(MEASURE_STATUS)}
+
+#: relief rank of an action (0 = none)
+ACTION_RANK = {"curtail": 1, "freeze": 2, "lift": 3}
+#: measure status reached by an action of a given rank
+RANK_STATUS = np.array([ACTIVE, CURTAILED, FROZEN, LIFTED], dtype=np.uint8)
+#: relief rank of a measure status (potential has none: -1)
+STATUS_RANK = np.array([-1, 0, 1, 2, 3], dtype=np.int8)
+
+# vote rule codes
+VOTE_YES, VOTE_NO, VOTE_SINCERE, VOTE_CONDITIONAL = 0, 1, 2, 3
+KIND_ESCALATE, KIND_RELIEVE = 0, 1
+PROPOSAL_KINDS = ("escalate", "relieve")
+
+F64 = NDArray[np.float64]
+U8 = NDArray[np.uint8]
+I64 = NDArray[np.int64]
+B = NDArray[np.bool_]
+
+AnyPolicy = StepByStepPolicy | EscalationPolicy | HybridPolicy | GrandBargainPolicy
+
+
+@dataclass(frozen=True)
+class Game:
+    """Numeric form of (scenario, policy). Build it with :func:`compile_game`."""
+
+    scenario: Scenario
+    policy: AnyPolicy
+    # actors
+    target_id: str
+    power_ids: tuple[str, ...]
+    target_discount: float
+    power_discount: F64
+    # concerns
+    concern_ids: tuple[str, ...]
+    cost: F64
+    upkeep: F64
+    value: F64  # (n_powers, n_concerns)
+    verify: F64
+    # measures
+    measure_ids: tuple[str, ...]
+    impact: F64
+    burden: F64  # (n_powers, n_measures)
+    curtail: F64
+    issuer: I64  # institution index per measure
+    initial_measures: U8
+    # institutions
+    institution_ids: tuple[str, ...]
+    members: tuple[tuple[int, ...], ...]  # power indices per institution
+    veto_rule: B  # True: veto, False: majority
+    # votes: rule code and parameters per (power, kind)
+    vote_rule: NDArray[np.int8]  # (n_powers, 2)
+    vote_k: I64  # (n_powers, 2) threshold of a conditional rule
+    vote_then: B  # (n_powers, 2) True = yes
+    vote_else: B  # (n_powers, 2)
+    # policy
+    horizon: int
+    tail_persist: bool
+    max_steps: int
+    order: I64  # concern indices in policy order
+    order_pos: I64  # position of each concern in ``order``
+    strict: bool
+    relief_rank: NDArray[np.int8]  # (n_concerns, n_measures) 0 = no relief
+    has_relief: bool
+    has_escalation: bool
+    has_completion: bool
+    demands: B  # (n_concerns,)
+    review_every: int
+    tranches: I64
+    actions: tuple[tuple[int, ...], ...]  # canonical action list, index 0 = no step
+    action_mask: B = field(repr=False)  # (n_actions, n_concerns)
+
+    @property
+    def n_concerns(self) -> int:
+        return len(self.concern_ids)
+
+    @property
+    def n_measures(self) -> int:
+        return len(self.measure_ids)
+
+    @property
+    def n_powers(self) -> int:
+        return len(self.power_ids)
+
+    def initial_state(self) -> tuple[U8, U8]:
+        """Concern and measure status vectors at the start of period 0."""
+        return np.zeros(self.n_concerns, dtype=np.uint8), self.initial_measures.copy()
+
+
+def canonical_actions(n_concerns: int, max_steps: int) -> tuple[tuple[int, ...], ...]:
+    """All sets of at most ``max_steps`` concerns, in tie-breaking order.
+
+    No step first, then fewer steps before more, then lexicographic on file
+    indices: ``(), (0,), (1,), ..., (0, 1), (0, 2), ...``.
+    """
+    out: list[tuple[int, ...]] = []
+    for size in range(0, min(max_steps, n_concerns) + 1):
+        out.extend(combinations(range(n_concerns), size))
+    return tuple(out)
+
+
+def _policy_order(s: Scenario, policy: AnyPolicy) -> list[int]:
+    ids = [c.id for c in s.concerns]
+    order = getattr(policy, "order", "by_cost")
+    if isinstance(order, list):
+        listed = [ids.index(c) for c in order]
+        return listed + [i for i in range(len(ids)) if i not in listed]
+    # ascending cost, ties by file order (a stable sort)
+    return sorted(range(len(ids)), key=lambda i: s.concerns[i].cost)
+
+
+def compile_game(s: Scenario, policy_id: str | None = None) -> Game:
+    """Compile ``s`` under policy ``policy_id`` (default: the first policy)."""
+    policy = s.policies[0] if policy_id is None else s.policy(policy_id)
+    powers = [a.id for a in s.powers]
+    pidx = {p: i for i, p in enumerate(powers)}
+    concerns = [c.id for c in s.concerns]
+    cidx = {c: i for i, c in enumerate(concerns)}
+    measures = [m.id for m in s.measures]
+    midx = {m: i for i, m in enumerate(measures)}
+    insts = [i.id for i in s.institutions]
+    iidx = {x: i for i, x in enumerate(insts)}
+    nc, nm, npw = len(concerns), len(measures), len(powers)
+
+    value = np.zeros((npw, nc))
+    for j, c in enumerate(s.concerns):
+        for who, v in c.value.items():
+            value[pidx[who], j] = v
+    burden = np.zeros((npw, nm))
+    for j, m in enumerate(s.measures):
+        for who, v in m.burden.items():
+            burden[pidx[who], j] = v
+
+    vote_rule = np.full((npw, 2), VOTE_SINCERE, dtype=np.int8)
+    vote_k = np.zeros((npw, 2), dtype=np.int64)
+    vote_then = np.zeros((npw, 2), dtype=bool)
+    vote_else = np.zeros((npw, 2), dtype=bool)
+    for who, mv in s.votes.items():
+        for k, rule in enumerate((mv.escalate, mv.relieve)):
+            p = pidx[who]
+            if isinstance(rule, ConditionalVote):
+                vote_rule[p, k] = VOTE_CONDITIONAL
+                vote_k[p, k] = rule.if_verified_at_least
+                vote_then[p, k] = rule.then == "yes"
+                vote_else[p, k] = rule.else_ == "yes"
+            else:
+                vote_rule[p, k] = {"yes": VOTE_YES, "no": VOTE_NO, "sincere": VOTE_SINCERE}[rule]
+
+    order = _policy_order(s, policy)
+    order_pos = np.empty(nc, dtype=np.int64)
+    order_pos[np.array(order, dtype=np.int64)] = np.arange(nc)
+
+    relief_rank = np.zeros((nc, nm), dtype=np.int8)
+    relief = getattr(policy, "relief", None) or {}
+    for cid, acts in relief.items():
+        for a in acts:
+            j = midx[a.measure]
+            relief_rank[cidx[cid], j] = max(relief_rank[cidx[cid], j], ACTION_RANK[a.action])
+
+    demands_spec = getattr(policy, "demands", "all")
+    demands = np.ones(nc, dtype=bool)
+    if isinstance(demands_spec, list):
+        demands[:] = False
+        demands[[cidx[c] for c in demands_spec]] = True
+
+    kind = policy.kind
+    has_escalation = kind in ("escalation", "hybrid")
+    has_completion = kind in ("escalation", "hybrid", "grand_bargain") and (
+        getattr(policy, "on_completion", "lift_all") == "lift_all"
+    )
+    tranches = np.array([midx[m] for m in getattr(policy, "tranches", [])], dtype=np.int64)
+    strict = bool(getattr(policy, "strict", False)) and kind in ("step_by_step", "hybrid")
+
+    actions = canonical_actions(nc, s.max_steps_per_period)
+    action_mask = np.zeros((len(actions), nc), dtype=bool)
+    for a, act in enumerate(actions):
+        action_mask[a, list(act)] = True
+
+    target = s.target
+    return Game(
+        scenario=s,
+        policy=policy,
+        target_id=target.id,
+        power_ids=tuple(powers),
+        target_discount=target.discount,
+        power_discount=np.array([a.discount for a in s.powers]),
+        concern_ids=tuple(concerns),
+        cost=np.array([c.cost for c in s.concerns]),
+        upkeep=np.array([c.upkeep for c in s.concerns]),
+        value=value,
+        verify=np.array([c.verify for c in s.concerns]),
+        measure_ids=tuple(measures),
+        impact=np.array([m.impact for m in s.measures]),
+        burden=burden,
+        curtail=np.array([m.curtail for m in s.measures]),
+        issuer=np.array([iidx[m.issuer] for m in s.measures], dtype=np.int64),
+        initial_measures=np.array([_STATUS_CODE[m.status] for m in s.measures], dtype=np.uint8),
+        institution_ids=tuple(insts),
+        members=tuple(tuple(pidx[m] for m in i.members) for i in s.institutions),
+        veto_rule=np.array([i.rule == "veto" for i in s.institutions], dtype=bool),
+        vote_rule=vote_rule,
+        vote_k=vote_k,
+        vote_then=vote_then,
+        vote_else=vote_else,
+        horizon=s.horizon,
+        tail_persist=s.tail == "persist",
+        max_steps=s.max_steps_per_period,
+        order=np.array(order, dtype=np.int64),
+        order_pos=order_pos,
+        strict=strict,
+        relief_rank=relief_rank,
+        has_relief=bool(relief_rank.any()),
+        has_escalation=has_escalation,
+        has_completion=has_completion,
+        demands=demands,
+        review_every=int(getattr(policy, "review_every", 0) or 0),
+        tranches=tranches,
+        actions=actions,
+        action_mask=action_mask,
+    )

@@ -1,0 +1,234 @@
+"""The rules of one period, vectorised over a batch of states.
+
+One implementation serves the simulator (a batch of one state, with the votes
+recorded) and the solvers (a batch of every reachable state). The functions
+follow ``docs/explanation/model.md`` section 3 and 4:
+
+* :func:`allowed_actions` — which step sets the target may take (4.1);
+* :func:`verification_outcomes` — every verification outcome with its probability (3.2);
+* :func:`resolve` — proposals tabled by the policy and the votes on them (4.3, 4.4);
+* :func:`target_payoff`, :func:`power_payoffs`, :func:`pressure` — payoffs (4.5).
+
+Arrays: ``C`` is ``(n, n_concerns)`` of concern status codes, ``M`` is
+``(n, n_measures)`` of measure status codes (see :mod:`stepdeal.mechanisms.game`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .game import (
+    ACTIVE,
+    CURTAILED,
+    FROZEN,
+    KIND_ESCALATE,
+    KIND_RELIEVE,
+    LIFTED,
+    OPEN,
+    PENDING,
+    POTENTIAL,
+    RANK_STATUS,
+    STATUS_RANK,
+    VERIFIED,
+    VOTE_CONDITIONAL,
+    VOTE_NO,
+    VOTE_SINCERE,
+    VOTE_YES,
+    B,
+    F64,
+    I64,
+    U8,
+    Game,
+)
+
+
+@dataclass(frozen=True)
+class ProposalRecord:
+    """A proposal tabled on some rows of a batch, with every member's vote."""
+
+    kind: int  # KIND_ESCALATE or KIND_RELIEVE
+    measure: int
+    rows: I64  # batch rows on which it was tabled
+    before: U8  # measure status before, per row
+    after: U8  # status if it passes, per row
+    members: tuple[int, ...]  # power indices of the issuer's members
+    votes: B  # (len(rows), len(members)) True = yes
+    passed: B  # (len(rows),)
+
+
+# --------------------------------------------------------------------------- 4.1
+
+
+def allowed_actions(game: Game, C: U8) -> B:
+    """Mask ``(n, n_actions)`` of the step sets the target may take in each state.
+
+    Sets are compared as bit masks over concerns (file index = bit).
+    """
+    is_open = C == OPEN
+    bits = np.left_shift(np.int64(1), np.arange(game.n_concerns, dtype=np.int64))
+    open_bits = is_open.astype(np.int64) @ bits
+    action_bits = game.action_mask.astype(np.int64) @ bits
+    # every concern of the set must be open
+    allowed: B = (action_bits[None, :] & ~open_bits[:, None]) == 0
+    if game.strict:
+        # the set must be the first |set| open concerns in policy order
+        n, nc = C.shape
+        pos = np.where(is_open, game.order_pos[None, :], nc + 1)
+        ranked = np.argsort(pos, axis=1, kind="stable")[:, : game.max_steps]
+        n_open = is_open.sum(axis=1)
+        prefix = np.zeros((n, game.max_steps + 1), dtype=np.int64)
+        for j in range(1, game.max_steps + 1):
+            has = n_open >= j
+            add = np.where(has, bits[ranked[:, j - 1]], 0) if ranked.shape[1] >= j else 0
+            prefix[:, j] = prefix[:, j - 1] | add
+            prefix[~has, j] = -1  # no set of this size exists
+        sizes = game.action_mask.sum(axis=1)
+        allowed &= prefix[:, sizes] == action_bits[None, :]
+    return allowed
+
+
+# --------------------------------------------------------------------------- 3.2
+
+
+def verification_outcomes(game: Game, C: U8) -> tuple[I64, U8, F64]:
+    """Expand each row of ``C`` (after steps were taken) into its verification outcomes.
+
+    Returns ``(row, C_after, prob)``: for every outcome, the input row it comes
+    from, the concern status after verification and its probability. Pending
+    concerns with ``verify`` 1 are always verified, with 0 never; each one with
+    0 < ``verify`` < 1 doubles the outcomes of its row.
+    """
+    pending = C == PENDING
+    p = game.verify
+    sure = pending & (p >= 1.0)[None, :]
+    uncertain = pending & ((p > 0.0) & (p < 1.0))[None, :]
+    k = uncertain.sum(axis=1)
+    count = np.left_shift(1, k)
+    row = np.repeat(np.arange(C.shape[0]), count)
+    starts = np.cumsum(count) - count
+    j = np.arange(row.size) - np.repeat(starts, count)
+    unc = uncertain[row]
+    rank = np.cumsum(unc, axis=1) - 1
+    hit = unc & (((j[:, None] >> np.maximum(rank, 0)) & 1) == 1)
+    C_after = C[row].copy()
+    C_after[sure[row] | hit] = VERIFIED
+    factors = np.where(unc, np.where(hit, p[None, :], 1.0 - p[None, :]), 1.0)
+    prob = factors.prod(axis=1)
+    return row, C_after, prob
+
+
+# --------------------------------------------------------------------------- 4.4
+
+
+def _factor(game: Game, m: int, status: U8) -> F64:
+    """Share of impact/burden of measure ``m`` that applies in ``status``."""
+    f = np.zeros(status.shape, dtype=np.float64)
+    f[status == ACTIVE] = 1.0
+    f[status == CURTAILED] = game.curtail[m]
+    return f
+
+
+def _vote(game: Game, kind: int, m: int, before: U8, after: U8, n_verified: I64) -> tuple[tuple[int, ...], B, B]:
+    inst = int(game.issuer[m])
+    members = game.members[inst]
+    votes = np.empty((before.size, len(members)), dtype=bool)
+    delta_f = _factor(game, m, after) - _factor(game, m, before)
+    for col, p in enumerate(members):
+        rule = game.vote_rule[p, kind]
+        if rule == VOTE_YES:
+            votes[:, col] = True
+        elif rule == VOTE_NO:
+            votes[:, col] = False
+        elif rule == VOTE_SINCERE:
+            # payoff change of member p: only this measure's burden changes
+            votes[:, col] = -game.burden[p, m] * delta_f >= -1e-12
+        else:
+            assert rule == VOTE_CONDITIONAL
+            votes[:, col] = np.where(
+                n_verified >= game.vote_k[p, kind], game.vote_then[p, kind], game.vote_else[p, kind]
+            )
+    yes = votes.sum(axis=1)
+    no = len(members) - yes
+    passed = (no == 0) if game.veto_rule[inst] else (yes > no)
+    return members, votes, passed
+
+
+# --------------------------------------------------------------------------- 4.3
+
+
+def resolve(game: Game, t: int, C: U8, M: U8, record: bool = False) -> tuple[U8, list[ProposalRecord]]:
+    """Table and vote every proposal of period ``t`` on each state of the batch.
+
+    ``C`` is the concern status after verification; ``M`` the measure status
+    before the votes. Returns the measure status after the votes (a new array)
+    and, with ``record``, one :class:`ProposalRecord` per proposal tabled.
+    """
+    M = M.copy()
+    records: list[ProposalRecord] = []
+    verified = C == VERIFIED
+    n_verified = verified.sum(axis=1)
+
+    def table(kind: int, m: int, rows: I64, after: U8) -> None:
+        if rows.size == 0:
+            return
+        before = M[rows, m].copy()
+        members, votes, passed = _vote(game, kind, m, before, after, n_verified[rows])
+        M[rows[passed], m] = after[passed]
+        if record:
+            records.append(ProposalRecord(kind, m, rows, before, after, members, votes, passed))
+
+    # relief for verified concerns (strongest outstanding action per measure)
+    if game.has_relief:
+        target_rank = np.where(verified[:, :, None], game.relief_rank[None, :, :], 0).max(axis=1)
+        for m in range(game.n_measures):
+            col = M[:, m]
+            rank_now = STATUS_RANK[col]
+            rows = np.flatnonzero(
+                ((col == ACTIVE) | (col == CURTAILED)) & (target_rank[:, m] > rank_now)
+            )
+            table(KIND_RELIEVE, m, rows, RANK_STATUS[target_rank[rows, m]])
+
+    unmet = (~verified & game.demands[None, :]).any(axis=1)
+    # escalation tranche of this review
+    if game.has_escalation and game.review_every > 0 and t > 0 and t % game.review_every == 0:
+        k = t // game.review_every
+        if k <= game.tranches.size:
+            m = int(game.tranches[k - 1])
+            rows = np.flatnonzero(unmet & (M[:, m] == POTENTIAL))
+            table(KIND_ESCALATE, m, rows, np.full(rows.size, ACTIVE, dtype=np.uint8))
+
+    # lift everything once every demand is verified
+    if game.has_completion:
+        for m in range(game.n_measures):
+            col = M[:, m]
+            rows = np.flatnonzero(~unmet & ((col == ACTIVE) | (col == CURTAILED) | (col == FROZEN)))
+            table(KIND_RELIEVE, m, rows, np.full(rows.size, LIFTED, dtype=np.uint8))
+    return M, records
+
+
+# --------------------------------------------------------------------------- 4.5
+
+
+def measure_factors(game: Game, M: U8) -> F64:
+    """``(n, n_measures)`` share of each measure's impact and burden in force."""
+    return np.where(M == ACTIVE, 1.0, np.where(M == CURTAILED, game.curtail[None, :], 0.0))
+
+
+def pressure(game: Game, M: U8) -> F64:
+    """Cost of sanctions to the target per period, per row."""
+    return measure_factors(game, M) @ game.impact
+
+
+def target_payoff(game: Game, C: U8, M: U8, taken: B | None = None) -> F64:
+    """Target's per-period payoff on end-of-period state; ``taken``: steps taken this period."""
+    u = -pressure(game, M) - (C != OPEN) @ game.upkeep
+    if taken is not None:
+        u = u - taken @ game.cost
+    return u
+
+
+def power_payoffs(game: Game, C: U8, M: U8) -> F64:
+    """``(n, n_powers)`` per-period payoff of each power on end-of-period state."""
+    return (C == VERIFIED) @ game.value.T - measure_factors(game, M) @ game.burden.T
