@@ -41,6 +41,17 @@ def num(x: float) -> str:
     return (MINUS if x < 0 else "") + text
 
 
+def short(x: float) -> str:
+    """A compact number for chart labels: 3 significant digits, no exponent."""
+    if not math.isfinite(x):
+        return str(x)
+    ax = abs(x)
+    if ax < 5e-13:
+        return "0"
+    text = f"{ax:.0f}" if ax >= 100 else f"{ax:.3g}"
+    return (MINUS if x < 0 else "") + text
+
+
 def calendar_label(scenario: Scenario, t: int) -> str | None:
     """Calendar label of period ``t`` (``2011-08``), or ``None`` if it cannot be derived.
 
@@ -78,15 +89,25 @@ def policy_kind(scenario: Scenario, policy_id: str) -> str:
 
 
 def policy_order(scenario: Scenario, policy_id: str) -> list[str]:
-    """Concern ids in the policy's order (``by_cost`` or explicit, then file order)."""
+    """Concern ids in the policy's order (``by_cost`` or explicit, then file order).
+
+    For ``escalation`` and ``grand_bargain`` policies only the demanded concerns count
+    (ascending cost), as for the compliant strategy.
+    """
     ids = [c.id for c in scenario.concerns]
     try:
-        order = getattr(scenario.policy(policy_id), "order", "by_cost")
+        policy = scenario.policy(policy_id)
     except KeyError:
-        order = "by_cost"
+        policy = None
+    order = getattr(policy, "order", "by_cost")
     if isinstance(order, list):
         listed = [c for c in order if c in ids]
         return listed + [c for c in ids if c not in listed]
+    demands = getattr(policy, "demands", "all")
+    if policy is not None and policy.kind in ("escalation", "grand_bargain") and isinstance(
+        demands, list
+    ):
+        ids = [c for c in ids if c in demands]
     cost = {c.id: c.cost for c in scenario.concerns}
     return sorted(ids, key=lambda c: (cost[c], ids.index(c)))  # stable: ties by file order
 
@@ -139,13 +160,20 @@ def why_text(scenario: Scenario, tl: Timeline, limit: int = 3) -> str | None:
     where = when(scenario, int(t)) if t is not None else "?"
     if not options:
         return f"stops at {where}: no further step is allowed"
-    parts = [
-        f"taking {' + '.join(o.get('concerns', []))} is worth "
-        f"{num(float(o.get('gain_vs_wait', 0.0)))} {unit} vs waiting"
-        for o in options[:limit]
-    ]
-    more = f" (and {len(options) - limit} more options)" if len(options) > limit else ""
-    return f"stops at {where}: " + "; ".join(parts) + more
+    def name(o: dict[str, Any]) -> str:
+        return " + ".join(o.get("concerns", [])) or "nothing"
+
+    def gain(o: dict[str, Any]) -> str:
+        return num(float(o.get("gain_vs_wait", 0.0)))
+
+    best = options[0]
+    text = f"stops at {where}: taking {name(best)} is worth {gain(best)} {unit} vs waiting"
+    nxt = [f"{name(o)} {gain(o)}" for o in options[1:limit]]
+    more = len(options) - max(1, limit)
+    if nxt:
+        rest = f"; {more} more option{'s' if more > 1 else ''}" if more > 0 else ""
+        text += f" (next: {', '.join(nxt)}{rest})"
+    return text
 
 
 def target_utility(scenario: Scenario, tl: Timeline) -> float:

@@ -105,7 +105,7 @@ def simulate(
             prop = f"{ACTION_NAME[after]}:{mids[rec.measure]}"
             kind = PROPOSAL_KINDS[rec.kind]
             passed = bool(rec.passed[0])
-            tl.events.append(Event(t, "proposal", {"proposal": prop, "kind": kind, "institution": inst}))
+            tl.events.append(Event(t, "proposal", {"proposal": prop, "proposal_kind": kind, "institution": inst}))
             veto_inst = bool(game.veto_rule[int(game.issuer[rec.measure])])
             for col, p in enumerate(rec.members):
                 yes = bool(rec.votes[0, col])

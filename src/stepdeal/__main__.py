@@ -1,0 +1,3 @@
+from stepdeal.cli.main import app
+
+app()

@@ -1,0 +1,192 @@
+"""The ``stepdeal`` command line: a thin shell over :mod:`stepdeal.api` and :mod:`stepdeal.report`.
+
+Exit codes: 0 success, 2 bad input (a scenario error names the file, line,
+field and fix), 1 anything unexpected.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .. import __version__
+from ..api import Run, as_scenario, compare, run
+from ..scenario import Scenario, ScenarioError, builtin_names, json_schema, load_scenario
+from ..scenario.loader import builtin_text
+
+app = typer.Typer(
+    name="stepdeal",
+    help="Design and stress-test step-by-step deals: relief for verified steps vs escalating sanctions.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+ScenarioArg = Annotated[str, typer.Argument(help="a built-in scenario name (see `stepdeal list`) or a YAML file")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="seed of the verification draws")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of tables")]
+StrategyOpt = Annotated[
+    str | None,
+    typer.Option("--strategy", help="target strategy: optimal | compliant | defiant (default: the file's)"),
+]
+
+
+def _fail(problems: list[str], code: int = 2) -> None:
+    for p in problems:
+        err.print(f"[bold red]error:[/] {p}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _load(ref: str) -> Scenario:
+    try:
+        return load_scenario(ref)
+    except ScenarioError as exc:
+        _fail([str(p) for p in exc.problems])
+    raise AssertionError("unreachable")
+
+
+def _check_strategy(strategy: str | None) -> None:
+    if strategy is not None and strategy not in ("optimal", "compliant", "defiant"):
+        _fail([f"--strategy {strategy!r} is not a strategy. Fix: use optimal, compliant or defiant"])
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
+
+
+@app.command("list")
+def list_cmd() -> None:
+    """List the built-in scenarios."""
+    table = Table(title="Built-in scenarios")
+    table.add_column("name")
+    table.add_column("title")
+    table.add_column("policies")
+    for name in builtin_names():
+        s = load_scenario(name)
+        table.add_row(name, s.title or "", ", ".join(p.id for p in s.policies))
+    out.print(table)
+
+
+@app.command()
+def show(name: ScenarioArg) -> None:
+    """Print a built-in scenario's YAML (a starting point for your own file)."""
+    if name not in builtin_names():
+        _fail([f"{name}: no built-in scenario of that name. Fix: use one of {', '.join(builtin_names())}"])
+    sys.stdout.write(builtin_text(name))
+
+
+@app.command()
+def validate(file: ScenarioArg) -> None:
+    """Check a scenario file; print every problem with its line and a fix."""
+    s = _load(file)
+    out.print(
+        f"[green]ok[/]: {file} — scenario {s.name!r}: {len(s.actors)} actors, "
+        f"{len(s.concerns)} concerns, {len(s.measures)} measures, "
+        f"policies {', '.join(p.id for p in s.policies)}",
+        highlight=False,
+    )
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the scenario format."""
+    _print_json(json_schema())
+
+
+def _policy_or_fail(s: Scenario, policy: str | None) -> str:
+    if policy is None:
+        return s.policies[0].id
+    ids = [p.id for p in s.policies]
+    if policy not in ids:
+        _fail([f"scenario {s.name!r} has no policy {policy!r}. Fix: use --policy with one of {', '.join(ids)}"])
+    return policy
+
+
+@app.command("run")
+def run_cmd(
+    scenario: ScenarioArg,
+    policy: Annotated[str | None, typer.Option("--policy", help="policy id (default: the first)")] = None,
+    seed: SeedOpt = 0,
+    json_out: JsonOpt = False,
+    strategy: StrategyOpt = None,
+) -> None:
+    """Run one policy and show what happens period by period."""
+    from ..report import run_table
+
+    _check_strategy(strategy)
+    s = _load(scenario)
+    pid = _policy_or_fail(s, policy)
+    result = run(s, pid, strategy, seed)
+    if json_out:
+        _print_json(result.to_dict())
+        return
+    out.print(run_table(s, result.timeline))
+
+
+def _timelines(results: dict[str, Run]) -> dict[str, Any]:
+    return {pid: r.timeline for pid, r in results.items()}
+
+
+@app.command("compare")
+def compare_cmd(
+    scenario: ScenarioArg,
+    seed: SeedOpt = 0,
+    json_out: JsonOpt = False,
+    strategy: StrategyOpt = None,
+) -> None:
+    """Run every policy of a scenario side by side."""
+    from ..report import comparison_table, verdict
+
+    _check_strategy(strategy)
+    s = _load(scenario)
+    results = compare(s, strategy, seed)
+    if json_out:
+        _print_json({pid: r.to_dict() for pid, r in results.items()})
+        return
+    tls = _timelines(results)
+    out.print(comparison_table(s, tls))
+    out.print(verdict(s, tls), highlight=False)
+
+
+@app.command()
+def report(
+    scenario: ScenarioArg,
+    output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write")] = Path("report.html"),
+    png: Annotated[Path | None, typer.Option("--png", help="also save the summary figure as PNG")] = None,
+    seed: SeedOpt = 0,
+    strategy: StrategyOpt = None,
+) -> None:
+    """Write a self-contained HTML report (charts included, no network needed)."""
+    from ..report import save_png, summary_figure, write_html
+
+    _check_strategy(strategy)
+    s = _load(scenario)
+    tls = _timelines(compare(s, strategy, seed))
+    try:
+        path = write_html(s, tls, output)
+        if png is not None:
+            save_png(summary_figure(s, tls), png)
+    except OSError as exc:
+        _fail([f"{exc.filename or output}: cannot write ({exc.strerror}). Fix: choose a writable path with -o"])
+    out.print(f"wrote {path}" + (f" and {png}" if png else ""), highlight=False)
+
+
+@app.command()
+def version() -> None:
+    """Print the stepdeal version."""
+    out.print(__version__)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+__all__ = ["app", "as_scenario"]

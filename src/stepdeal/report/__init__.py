@@ -1,0 +1,39 @@
+"""Layer 4: reports of a policy comparison — tables, charts and a self-contained HTML page.
+
+Every function takes a :class:`~stepdeal.scenario.Scenario` and ``timelines``
+(policy id -> :class:`~stepdeal.sim.Timeline`), never API ``Run`` objects.
+"""
+
+from .html import png_data_uri, render_html, write_html
+from .plots import (
+    pressure_figure,
+    save_png,
+    summary_figure,
+    timeline_figure,
+    utilities_figure,
+)
+from .tables import (
+    comparison_row,
+    comparison_rows,
+    comparison_table,
+    period_rows,
+    run_table,
+    verdict,
+)
+
+__all__ = [
+    "comparison_row",
+    "comparison_rows",
+    "comparison_table",
+    "period_rows",
+    "png_data_uri",
+    "pressure_figure",
+    "render_html",
+    "run_table",
+    "save_png",
+    "summary_figure",
+    "timeline_figure",
+    "utilities_figure",
+    "verdict",
+    "write_html",
+]
