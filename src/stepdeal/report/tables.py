@@ -188,7 +188,7 @@ def _proposal_lines(events: list[Event]) -> list[str]:
             veto = veto or bool(e.data.get("veto"))
         elif e.kind == "decision" and current is not None:
             outcome = "passed" if e.data.get("passed") else "failed"
-            kind = f" ({current['kind']})" if current.get("kind") else ""
+            kind = f" ({current['proposal_kind']})" if current.get("proposal_kind") else ""
             out.append(
                 f"{current['proposal']} @{current.get('institution', '?')}{kind}: "
                 f"{', '.join(votes) or 'no votes'} → {outcome}{' (veto)' if veto else ''}"
