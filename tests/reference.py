@@ -36,10 +36,14 @@ def allowed_sets(s: Scenario, policy, concerns: dict[str, str]) -> list[tuple[st
     out: list[tuple[str, ...]] = []
     for size in range(0, s.max_steps_per_period + 1):
         for combo in combinations(open_, size):
-            if strict:
-                nxt = [c for c in policy_order(s, policy) if concerns[c] == "open"][:size]
+            if strict and size > 0:
+                order = policy_order(s, policy)
+                nxt = [c for c in order if concerns[c] == "open"][:size]
                 if set(nxt) != set(combo):
                     continue
+                first = min(order.index(c) for c in combo)
+                if any(concerns[c] != "verified" for c in order[:first]):
+                    continue  # an earlier concern is still pending
             out.append(combo)
     return sorted(out, key=lambda combo: (len(combo), sorted(ids.index(c) for c in combo)))
 

@@ -148,7 +148,7 @@ def test_rows_name_stall_relief_and_why(scenario, timelines):
     assert dual["relief"] == "m1 lifted (t=1)"
     assert sbs["tranches added"] == dual["tranches added"] == "none"
     assert sbs["vetoes"] == "none"
-    assert sbs["why"] == "stops at t=1: taking b is worth −2.0 payoff units vs waiting"
+    assert sbs["why"] == "stops at t=2: taking b is worth −2.0 payoff units vs waiting"
     assert dual["why"] == "does not stall"
 
 

@@ -73,7 +73,7 @@ def allowed_actions(game: Game, C: U8) -> B:
     # every concern of the set must be open
     allowed: B = (action_bits[None, :] & ~open_bits[:, None]) == 0
     if game.strict:
-        # the set must be the first |set| open concerns in policy order
+        # the set must be the first |set| open concerns in policy order ...
         n, nc = C.shape
         pos = np.where(is_open, game.order_pos[None, :], nc + 1)
         ranked = np.argsort(pos, axis=1, kind="stable")[:, : game.max_steps]
@@ -86,6 +86,9 @@ def allowed_actions(game: Game, C: U8) -> B:
             prefix[~has, j] = -1  # no set of this size exists
         sizes = game.action_mask.sum(axis=1)
         allowed &= prefix[:, sizes] == action_bits[None, :]
+        # ... and every earlier concern must be verified: no step may be pending
+        waiting = (C == PENDING).any(axis=1)
+        allowed[waiting, :] &= sizes[None, :] == 0
     return allowed
 
 

@@ -1,9 +1,11 @@
 """Compact integer keys for states (concern statuses, measure statuses).
 
-A concern status takes 2 bits and a measure status 3 bits; a state is packed
-into ``ceil(bits / 64)`` unsigned 64-bit words. Keys are used to merge equal
-states when the solver enumerates the reachable state graph and to look a
-simulated state up in the solved policy.
+A state is packed in mixed radix: each concern status is a base-3 digit and
+each measure status a base-5 digit, accumulated into unsigned 64-bit words (a
+new word starts when the next digit would overflow). Twelve concerns and
+sixteen measures fit in one word (3^12 · 5^16 < 2^64). Keys merge equal states
+while the solver enumerates the reachable state graph, and look a simulated
+state up in the solved policy.
 """
 
 from __future__ import annotations
@@ -15,27 +17,34 @@ from .game import U8
 
 Keys = NDArray[np.uint64] | NDArray[np.void]
 
+_LIMIT = 2**64
 
-def _fields(n_concerns: int, n_measures: int) -> list[tuple[int, int]]:
-    return [(2, i) for i in range(n_concerns)] + [(3, n_concerns + j) for j in range(n_measures)]
+
+def _layout(n_concerns: int, n_measures: int) -> list[list[tuple[int, int]]]:
+    """Columns grouped by word, each with its place value."""
+    radices = [3] * n_concerns + [5] * n_measures
+    words: list[list[tuple[int, int]]] = [[]]
+    place = 1
+    for col, r in enumerate(radices):
+        if place * r > _LIMIT:
+            words.append([])
+            place = 1
+        words[-1].append((col, place))
+        place *= r
+    return words
 
 
 def pack(C: U8, M: U8) -> NDArray[np.uint64]:
     """Pack states into a ``(n, words)`` array of uint64."""
     X = np.concatenate([C, M], axis=1).astype(np.uint64)
-    widths = _fields(C.shape[1], M.shape[1])
-    words: list[NDArray[np.uint64]] = []
-    word = np.zeros(X.shape[0], dtype=np.uint64)
-    used = 0
-    for width, col in widths:
-        if used + width > 64:
-            words.append(word)
-            word = np.zeros(X.shape[0], dtype=np.uint64)
-            used = 0
-        word |= X[:, col] << np.uint64(used)
-        used += width
-    words.append(word)
-    return np.stack(words, axis=1)
+    out = np.zeros((X.shape[0], 0), dtype=np.uint64)
+    cols = []
+    for word in _layout(C.shape[1], M.shape[1]):
+        acc = np.zeros(X.shape[0], dtype=np.uint64)
+        for col, place in word:
+            acc += X[:, col] * np.uint64(place)
+        cols.append(acc)
+    return np.stack(cols, axis=1) if cols else out
 
 
 def as_keys(packed: NDArray[np.uint64]) -> Keys:

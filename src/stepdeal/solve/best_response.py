@@ -19,12 +19,20 @@ with :math:`\varepsilon = 10^{-9}` (ties go to no step, then fewer steps, then
 earlier concerns). Then :math:`V_0(s_0)` is the target's expected utility
 :math:`E[\sum_t \delta^t u_t + \text{tail}]`.
 
-Algorithm: a forward pass enumerates the reachable states layer by layer with
-one vectorised call of the shared transition function per layer (all states ×
-allowed actions × verification outcomes at once) and merges equal states by
-their packed integer keys; a backward pass computes :math:`Q` and :math:`V` with
-``np.bincount`` and segment reductions. Work and memory are linear in the number
-of (state, action, outcome) triples summed over periods.
+Algorithm. A period is split into stages so that equal intermediate states are
+merged as early as possible: (1) the decision stage maps each (state, allowed
+step set) pair to the state after the steps are taken; (2) one chance stage per
+concern with 0 < ``verify`` < 1 branches each state with that concern pending
+into "verified" (probability p) and "still pending" (1 − p); concerns with
+``verify`` 1 are verified at once; (3) the policy and the votes (the shared
+transition function :func:`~stepdeal.mechanisms.rules.resolve`) map each
+post-verification state to the end-of-period state. After every stage equal
+states are merged by their packed integer keys (``np.unique``). The payoff of the
+period splits into −cost(step set), paid at the decision stage, and the payoff of
+the end-of-period state. The forward pass enumerates the reachable graph
+layer by layer with one vectorised call per stage; the backward pass computes
+the expectations with ``np.bincount`` and the maxima with segment reductions.
+Work and memory are linear in the number of merged stage states and edges.
 """
 
 from __future__ import annotations
@@ -35,16 +43,21 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from ..mechanisms.game import OPEN, PENDING, B, F64, I64, U8, Game
-from ..mechanisms.rules import (
-    allowed_actions,
-    resolve,
-    target_payoff,
-    verification_outcomes,
-)
+from ..mechanisms.game import PENDING, VERIFIED, B, F64, I64, U8, Game
+from ..mechanisms.rules import allowed_actions, resolve, target_payoff
 from ..mechanisms.state import Keys, as_keys, pack, unique_states
 
 TIE_TOLERANCE = 1e-9
+
+
+@dataclass
+class ChanceStage:
+    """One verification stage: edges from parent states to merged child states."""
+
+    parent: I64
+    child: I64
+    prob: F64
+    n_parents: int
 
 
 @dataclass
@@ -56,10 +69,11 @@ class Layer:
     keys: Keys  # sorted keys of the states (row i <-> keys[i])
     pair_state: I64 = field(default_factory=lambda: np.zeros(0, np.int64))  # per (state, action)
     pair_action: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
-    out_pair: I64 = field(default_factory=lambda: np.zeros(0, np.int64))  # per outcome
-    out_prob: F64 = field(default_factory=lambda: np.zeros(0))
-    out_reward: F64 = field(default_factory=lambda: np.zeros(0))
-    out_next: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    pair_cost: F64 = field(default_factory=lambda: np.zeros(0))  # one-off cost of the step set
+    pair_x: I64 = field(default_factory=lambda: np.zeros(0, np.int64))  # state after the steps
+    stages: list[ChanceStage] = field(default_factory=list)
+    end_payoff: F64 = field(default_factory=lambda: np.zeros(0))  # per post-verification state
+    end_next: I64 = field(default_factory=lambda: np.zeros(0, np.int64))  # its end state
     Q: F64 = field(default_factory=lambda: np.zeros(0))  # per (state, action)
     V: F64 = field(default_factory=lambda: np.zeros(0))  # per state
     best: I64 = field(default_factory=lambda: np.zeros(0, np.int64))  # action index per state
@@ -89,7 +103,7 @@ class BestResponse:
     seconds: float = 0.0
     n_states: int = 0  # sum over periods of reachable states
     n_pairs: int = 0  # sum of (state, action) pairs
-    n_outcomes: int = 0  # sum of (state, action, outcome) triples
+    n_outcomes: int = 0  # sum of chance-stage edges
 
     def action(self, t: int, C: U8, M: U8) -> tuple[int, ...]:
         """Optimal step set (concern indices) in period ``t`` and state ``(C, M)``."""
@@ -110,7 +124,7 @@ class BestResponse:
             "seconds": round(self.seconds, 6),
             "states": self.n_states,
             "state_actions": self.n_pairs,
-            "transitions": self.n_outcomes,
+            "chance_edges": self.n_outcomes,
         }
 
 
@@ -121,21 +135,45 @@ def tail_value(game: Game, C: U8, M: U8) -> F64:
     return target_payoff(game, C, M) / (1.0 - game.target_discount)
 
 
-def _expand(game: Game, t: int, layer: Layer) -> tuple[U8, U8]:
-    """Fill the transitions of ``layer`` and return the end-of-period states (unmerged)."""
+def _merge(C: U8, M: U8) -> tuple[U8, U8, I64, Keys]:
+    first, inverse, keys = unique_states(C, M)
+    return C[first], M[first], inverse, keys
+
+
+def _forward(game: Game, t: int, layer: Layer) -> Layer:
+    """Fill the transitions of ``layer``; return the next layer (states only)."""
     allowed = allowed_actions(game, layer.C)
     pair_state, pair_action = np.nonzero(allowed)
     taken: B = game.action_mask[pair_action]
-    C1 = layer.C[pair_state].copy()
-    C1[taken] = PENDING
-    out_pair, C2, prob = verification_outcomes(game, C1)
-    M2, _ = resolve(game, t, C2, layer.M[pair_state[out_pair]])
     layer.pair_state = pair_state.astype(np.int64)
     layer.pair_action = pair_action.astype(np.int64)
-    layer.out_pair = out_pair
-    layer.out_prob = prob
-    layer.out_reward = target_payoff(game, C2, M2, taken[out_pair])
-    return C2, M2
+    layer.pair_cost = taken @ game.cost
+    # (1) decision stage; concerns with verify >= 1 are verified at once
+    C = layer.C[pair_state].copy()
+    C[taken] = PENDING
+    C[(C == PENDING) & (game.verify >= 1.0)[None, :]] = VERIFIED
+    C, M, layer.pair_x, _ = _merge(C, layer.M[pair_state])
+    # (2) one chance stage per uncertain concern
+    layer.stages = []
+    for i in np.flatnonzero((game.verify > 0.0) & (game.verify < 1.0)):
+        pend = np.flatnonzero(C[:, i] == PENDING)
+        if pend.size == 0:
+            continue
+        p = float(game.verify[i])
+        n = C.shape[0]
+        parent = np.concatenate([np.arange(n), pend])
+        prob = np.ones(parent.size)
+        prob[pend] = 1.0 - p
+        prob[n:] = p
+        C2 = C[parent].copy()
+        C2[n:, i] = VERIFIED
+        C, M, child, _ = _merge(C2, M[parent])
+        layer.stages.append(ChanceStage(parent, child, prob, n))
+    # (3) proposals and votes
+    M_end, _ = resolve(game, t, C, M)
+    layer.end_payoff = target_payoff(game, C, M_end)
+    C_next, M_next, layer.end_next, keys = _merge(C, M_end)
+    return Layer(C_next, M_next, keys)
 
 
 def solve_best_response(game: Game) -> BestResponse:
@@ -144,26 +182,21 @@ def solve_best_response(game: Game) -> BestResponse:
     C0, M0 = game.initial_state()
     C0, M0 = C0[None, :], M0[None, :]
     layers = [Layer(C0, M0, as_keys(pack(C0, M0)))]
-    # forward: reachable states
     for t in range(game.horizon):
-        layer = layers[t]
-        C2, M2 = _expand(game, t, layer)
-        first, inverse, keys = unique_states(C2, M2)
-        layer.out_next = inverse
-        layers.append(Layer(C2[first], M2[first], keys))
-    # backward: values
+        layers.append(_forward(game, t, layers[t]))
     delta = game.target_discount
     last = layers[game.horizon]
     last.V = tail_value(game, last.C, last.M)
     for t in range(game.horizon - 1, -1, -1):
         layer, nxt = layers[t], layers[t + 1]
-        q_out = layer.out_prob * (layer.out_reward + delta * nxt.V[layer.out_next])
-        Q = np.bincount(layer.out_pair, weights=q_out, minlength=layer.pair_state.size)
-        layer.Q = Q
-        layer.best, layer.V = _argmax_first(layer.pair_state, layer.pair_action, Q, layer.n_states)
+        E = layer.end_payoff + delta * nxt.V[layer.end_next]
+        for st in reversed(layer.stages):
+            E = np.bincount(st.parent, weights=st.prob * E[st.child], minlength=st.n_parents)
+        layer.Q = E[layer.pair_x] - layer.pair_cost
+        layer.best, layer.V = _argmax_first(layer.pair_state, layer.pair_action, layer.Q, layer.n_states)
     n_states = sum(L.n_states for L in layers)
     n_pairs = sum(int(L.pair_state.size) for L in layers)
-    n_out = sum(int(L.out_pair.size) for L in layers)
+    n_edges = sum(int(st.parent.size) for L in layers for st in L.stages)
     return BestResponse(
         game=game,
         layers=layers,
@@ -171,7 +204,7 @@ def solve_best_response(game: Game) -> BestResponse:
         seconds=time.perf_counter() - start,
         n_states=n_states,
         n_pairs=n_pairs,
-        n_outcomes=n_out,
+        n_outcomes=n_edges,
     )
 
 

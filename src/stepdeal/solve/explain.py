@@ -1,7 +1,8 @@
 """Why the target stops: the value of each remaining step where it stalls.
 
-For a run under the optimal strategy, the *stall period* is the period after the
-last step the target took (0 if it took none). There, for every step set the
+For a run under the optimal strategy, the *stall period* is the first period
+after the last step the target took (0 if it took none) in which some step is
+allowed (under a strict order the target may have to wait for verification). There, for every step set the
 target could take, ``gain`` = Q(take it) − Q(take nothing), in the scenario's
 unit discounted to that period. A negative gain is the reason the target waits.
 """
@@ -35,15 +36,16 @@ def explain_stall(solution: BestResponse, timeline: Timeline) -> dict[str, Any]:
     remaining = [c for c in game.concern_ids if c not in taken]
     if not remaining:
         return {"stalled": False, "period": None, "options": [], "unit": game.scenario.unit}
-    t = (max(steps) + 1) if steps else 0
-    if t >= game.horizon:
-        return {"stalled": False, "period": None, "options": [], "unit": game.scenario.unit}
-    C, M = state_at_start(game, timeline, t)
-    q = solution.q_values(t, C, M)
-    wait = q[()]
-    options = [
-        {"concerns": [game.concern_ids[i] for i in act], "gain_vs_wait": round(v - wait, 9)}
-        for act, v in q.items()
-        if act
-    ]
-    return {"stalled": True, "period": t, "options": options, "unit": game.scenario.unit}
+    first = (max(steps) + 1) if steps else 0
+    for t in range(first, game.horizon):
+        C, M = state_at_start(game, timeline, t)
+        q = solution.q_values(t, C, M)
+        if len(q) > 1:  # some step is allowed here (not only waiting for verification)
+            wait = q[()]
+            options = [
+                {"concerns": [game.concern_ids[i] for i in act], "gain_vs_wait": round(v - wait, 9)}
+                for act, v in q.items()
+                if act
+            ]
+            return {"stalled": True, "period": t, "options": options, "unit": game.scenario.unit}
+    return {"stalled": True, "period": None, "options": [], "unit": game.scenario.unit}
