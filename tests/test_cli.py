@@ -1,0 +1,101 @@
+"""The CLI: verbs, exit codes, the JSON contracts, no tracebacks on bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from stepdeal.cli.main import app
+
+runner = CliRunner()
+CONTRACT = {"scenario", "policy", "seed", "resolved", "steps", "measures", "pressure", "utilities", "vetoes"}
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_list_names_builtins() -> None:
+    r = invoke("list")
+    assert r.exit_code == 0
+    assert "iran-2011" in r.output and "holdup-demo" in r.output
+
+
+def test_validate_ok(tiny_file: Path) -> None:
+    r = invoke("validate", str(tiny_file))
+    assert r.exit_code == 0 and "ok" in r.output
+
+
+def test_validate_bad_file_exit_2_no_traceback(tmp_path: Path, tiny_file: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(tiny_file.read_text().replace("horizon: 6", "horizon: six"))
+    r = invoke("validate", str(bad))
+    assert r.exit_code == 2
+    assert "Traceback" not in r.output
+    assert "bad.yaml:4: horizon:" in r.output.replace("\n", "") and "Fix:" in r.output
+
+
+def test_schema_is_json() -> None:
+    r = invoke("schema")
+    assert r.exit_code == 0
+    assert json.loads(r.output)["title"] == "stepdeal scenario"
+
+
+def test_run_json_contract(tiny_file: Path) -> None:
+    r = invoke("run", str(tiny_file), "--policy", "step-by-step", "--seed", "4", "--json")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    assert CONTRACT <= d.keys()
+    assert d["policy"] == "step-by-step" and d["seed"] == 4 and d["scenario"] == "tiny"
+
+
+def test_run_table(tiny_file: Path) -> None:
+    r = invoke("run", str(tiny_file), "--policy", "dual-track")
+    assert r.exit_code == 0 and "dual-track" in r.output
+
+
+def test_unknown_policy_exit_2(tiny_file: Path) -> None:
+    r = invoke("run", str(tiny_file), "--policy", "carrots")
+    assert r.exit_code == 2 and "step-by-step" in r.output and "Traceback" not in r.output
+
+
+def test_unknown_strategy_exit_2(tiny_file: Path) -> None:
+    r = invoke("run", str(tiny_file), "--strategy", "sly")
+    assert r.exit_code == 2 and "optimal" in r.output
+
+
+def test_compare_json_is_keyed_by_policy(tiny_file: Path) -> None:
+    r = invoke("compare", str(tiny_file), "--json")
+    assert r.exit_code == 0
+    d = json.loads(r.output)
+    assert set(d) == {"step-by-step", "dual-track"}
+    for pid, obj in d.items():
+        assert CONTRACT <= obj.keys() and obj["policy"] == pid
+
+
+def test_compare_table_iran() -> None:
+    r = invoke("compare", "iran-2011")
+    assert r.exit_code == 0
+    assert "step-by-step" in r.output and "dual-track" in r.output and "resolved" in r.output
+
+
+def test_report_writes_html_and_png(tmp_path: Path, tiny_file: Path) -> None:
+    out = tmp_path / "r.html"
+    png = tmp_path / "r.png"
+    r = invoke("report", str(tiny_file), "-o", str(out), "--png", str(png))
+    assert r.exit_code == 0, r.output
+    html = out.read_text()
+    assert "<html" in html and "data:image/png;base64," in html
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_unwritable_path_exit_2(tiny_file: Path) -> None:
+    r = invoke("report", str(tiny_file), "-o", str(tiny_file / "r.html"))  # parent is a file
+    assert r.exit_code == 2 and "cannot write" in r.output
+
+
+def test_missing_scenario_exit_2() -> None:
+    r = invoke("run", "no-such-scenario")
+    assert r.exit_code == 2 and "iran-2011" in r.output
