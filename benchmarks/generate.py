@@ -25,24 +25,30 @@ def benchmark_scenario(
     n_active = n_measures - n_measures // 3
     concerns: list[dict[str, Any]] = []
     for i in range(n_concerns):
-        concerns.append({
-            "id": f"c{i:02d}",
-            "cost": round(float(1 + i + rng.uniform(0, 1)), 3),
-            "upkeep": round(float(rng.uniform(0, 0.05)), 3),
-            "value": {p: round(float(rng.uniform(0, 1)), 3) for p in powers[:4]},
-            "verify": round(float(rng.uniform(verify_low, 1.0)), 3),
-        })
+        concerns.append(
+            {
+                "id": f"c{i:02d}",
+                "cost": round(float(1 + i + rng.uniform(0, 1)), 3),
+                "upkeep": round(float(rng.uniform(0, 0.05)), 3),
+                "value": {p: round(float(rng.uniform(0, 1)), 3) for p in powers[:4]},
+                "verify": round(float(rng.uniform(verify_low, 1.0)), 3),
+            }
+        )
     issuers = ["unsc", "eu", "us"]
     measures: list[dict[str, Any]] = []
     for j in range(n_measures):
-        measures.append({
-            "id": f"m{j:02d}",
-            "issuer": issuers[j % 3],
-            "status": "active" if j < n_active else "potential",
-            "impact": round(float(rng.uniform(0.1, 1.0)), 3),
-            "burden": {"russia": round(float(rng.uniform(0, 0.2)), 3),
-                       "china": round(float(rng.uniform(0, 0.2)), 3)},
-        })
+        measures.append(
+            {
+                "id": f"m{j:02d}",
+                "issuer": issuers[j % 3],
+                "status": "active" if j < n_active else "potential",
+                "impact": round(float(rng.uniform(0.1, 1.0)), 3),
+                "burden": {
+                    "russia": round(float(rng.uniform(0, 0.2)), 3),
+                    "china": round(float(rng.uniform(0, 0.2)), 3),
+                },
+            }
+        )
     active = [m["id"] for m in measures if m["status"] == "active"]
     potential = [m["id"] for m in measures if m["status"] == "potential"]
     relief = {
@@ -66,22 +72,44 @@ def benchmark_scenario(
         "concerns": concerns,
         "measures": measures,
         "policies": [
-            {"id": "step-by-step", "kind": "step_by_step", "order": "by_cost", "strict": True,
-             "relief": relief},
-            {"id": "step-by-step-free", "kind": "step_by_step", "order": "by_cost", "strict": False,
-             "relief": relief},
+            {
+                "id": "step-by-step",
+                "kind": "step_by_step",
+                "order": "by_cost",
+                "strict": True,
+                "relief": relief,
+            },
+            {
+                "id": "step-by-step-free",
+                "kind": "step_by_step",
+                "order": "by_cost",
+                "strict": False,
+                "relief": relief,
+            },
             {"id": "dual-track", "kind": "escalation", **escalation, "on_completion": "lift_all"},
-            {"id": "hybrid", "kind": "hybrid", "order": "by_cost", "strict": True, "relief": relief,
-             **escalation},
+            {
+                "id": "hybrid",
+                "kind": "hybrid",
+                "order": "by_cost",
+                "strict": True,
+                "relief": relief,
+                **escalation,
+            },
             {"id": "grand-bargain", "kind": "grand_bargain", "demands": "all"},
         ],
         "votes": {
-            "russia": {"escalate": {"if_verified_at_least": 1, "then": "no", "else": "yes"},
-                       "relieve": "yes"},
-            "china": {"escalate": {"if_verified_at_least": 2, "then": "no", "else": "yes"},
-                      "relieve": "yes"},
-            "usa": {"escalate": "yes", "relieve": {"if_verified_at_least": 2, "then": "yes",
-                                                   "else": "no"}},
+            "russia": {
+                "escalate": {"if_verified_at_least": 1, "then": "no", "else": "yes"},
+                "relieve": "yes",
+            },
+            "china": {
+                "escalate": {"if_verified_at_least": 2, "then": "no", "else": "yes"},
+                "relieve": "yes",
+            },
+            "usa": {
+                "escalate": "yes",
+                "relieve": {"if_verified_at_least": 2, "then": "yes", "else": "no"},
+            },
         },
     }
     return Scenario.model_validate(data)

@@ -53,7 +53,9 @@ def factor(s: Scenario, mid: str, status: str) -> float:
     return {"active": 1.0, "curtailed": m.curtail}.get(status, 0.0)
 
 
-def power_payoff(s: Scenario, who: str, concerns: dict[str, str], measures: dict[str, str]) -> float:
+def power_payoff(
+    s: Scenario, who: str, concerns: dict[str, str], measures: dict[str, str]
+) -> float:
     u = 0.0
     for c in s.concerns:
         if concerns[c.id] == "verified":
@@ -63,7 +65,9 @@ def power_payoff(s: Scenario, who: str, concerns: dict[str, str], measures: dict
     return u
 
 
-def target_payoff(s: Scenario, concerns: dict[str, str], measures: dict[str, str], taken: tuple[str, ...]) -> float:
+def target_payoff(
+    s: Scenario, concerns: dict[str, str], measures: dict[str, str], taken: tuple[str, ...]
+) -> float:
     u = 0.0
     for m in s.measures:
         u -= factor(s, m.id, measures[m.id]) * m.impact
@@ -85,7 +89,9 @@ def vote(s: Scenario, who: str, kind: str, mid: str, after: str, concerns, measu
     if rule == "sincere":
         new = dict(measures)
         new[mid] = after
-        return power_payoff(s, who, concerns, new) >= power_payoff(s, who, concerns, measures) - 1e-12
+        return (
+            power_payoff(s, who, concerns, new) >= power_payoff(s, who, concerns, measures) - 1e-12
+        )
     n = sum(1 for v in concerns.values() if v == "verified")
     return (rule.then if n >= rule.if_verified_at_least else rule.else_) == "yes"
 
@@ -99,7 +105,9 @@ def decide(s: Scenario, kind: str, mid: str, after: str, concerns, measures) -> 
     return sum(votes) > len(votes) - sum(votes)
 
 
-def proposals_and_votes(s: Scenario, policy, t: int, concerns: dict[str, str], measures: dict[str, str]) -> dict[str, str]:
+def proposals_and_votes(
+    s: Scenario, policy, t: int, concerns: dict[str, str], measures: dict[str, str]
+) -> dict[str, str]:
     measures = dict(measures)
     relief = getattr(policy, "relief", None) or {}
     for m in s.measures:  # relief, by measure in file order
@@ -108,12 +116,14 @@ def proposals_and_votes(s: Scenario, policy, t: int, concerns: dict[str, str], m
             if concerns[cid] != "verified":
                 continue
             for a in actions:
-                if a.measure == m.id and (best is None or RANK[ACTION_STATUS[a.action]] > RANK[best]):
+                if a.measure == m.id and (
+                    best is None or RANK[ACTION_STATUS[a.action]] > RANK[best]
+                ):
                     best = ACTION_STATUS[a.action]
         now = measures[m.id]
-        if best is not None and now in ("active", "curtailed") and RANK[now] < RANK[best]:
-            if decide(s, "relieve", m.id, best, concerns, measures):
-                measures[m.id] = best
+        outstanding = best is not None and now in ("active", "curtailed") and RANK[now] < RANK[best]
+        if outstanding and decide(s, "relieve", m.id, best, concerns, measures):
+            measures[m.id] = best
     demands = getattr(policy, "demands", "all")
     demanded = [c.id for c in s.concerns] if demands == "all" else list(demands)
     unmet = any(concerns[c] != "verified" for c in demanded)
@@ -121,16 +131,33 @@ def proposals_and_votes(s: Scenario, policy, t: int, concerns: dict[str, str], m
         k = t // policy.review_every
         if k <= len(policy.tranches):
             mid = policy.tranches[k - 1]
-            if unmet and measures[mid] == "potential" and decide(s, "escalate", mid, "active", concerns, measures):
+            if (
+                unmet
+                and measures[mid] == "potential"
+                and decide(s, "escalate", mid, "active", concerns, measures)
+            ):
                 measures[mid] = "active"
-    if policy.kind in ("escalation", "hybrid", "grand_bargain") and policy.on_completion == "lift_all" and not unmet:
+    if (
+        policy.kind in ("escalation", "hybrid", "grand_bargain")
+        and policy.on_completion == "lift_all"
+        and not unmet
+    ):
         for m in s.measures:
-            if measures[m.id] in ("active", "curtailed", "frozen") and decide(s, "relieve", m.id, "lifted", concerns, measures):
+            if measures[m.id] in ("active", "curtailed", "frozen") and decide(
+                s, "relieve", m.id, "lifted", concerns, measures
+            ):
                 measures[m.id] = "lifted"
     return measures
 
 
-def outcomes(s: Scenario, policy, t: int, concerns: dict[str, str], measures: dict[str, str], taken: tuple[str, ...]):
+def outcomes(
+    s: Scenario,
+    policy,
+    t: int,
+    concerns: dict[str, str],
+    measures: dict[str, str],
+    taken: tuple[str, ...],
+):
     """Every (probability, concerns, measures, target payoff) after the target takes ``taken``."""
     c1 = dict(concerns)
     for c in taken:
@@ -161,7 +188,9 @@ def initial(s: Scenario) -> tuple[dict[str, str], dict[str, str]]:
     return {c.id: "open" for c in s.concerns}, {m.id: m.status for m in s.measures}
 
 
-def expectimax(s: Scenario, policy, t: int, concerns, measures) -> tuple[float, dict[tuple[str, ...], float]]:
+def expectimax(
+    s: Scenario, policy, t: int, concerns, measures
+) -> tuple[float, dict[tuple[str, ...], float]]:
     """(value, Q per allowed step set) at period ``t`` by full tree enumeration."""
     delta = s.target.discount
     if t == s.horizon:
@@ -177,7 +206,7 @@ def expectimax(s: Scenario, policy, t: int, concerns, measures) -> tuple[float, 
         q[taken] = total
     best = max(q.values())
     tol = TOL * max(1.0, abs(best))
-    for taken, v in q.items():  # canonical order: first within tolerance wins
+    for v in q.values():  # canonical order: first within tolerance wins
         if v >= best - tol:
             return v, q
     raise AssertionError("unreachable")

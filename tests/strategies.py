@@ -45,8 +45,12 @@ def scenario_dicts(
     horizon = draw(st.integers(1, max_horizon))
     institutions = []
     for i in range(draw(st.integers(1, 2))):
-        members = draw(st.lists(st.sampled_from(powers), min_size=1, max_size=n_powers, unique=True))
-        institutions.append({"id": f"i{i}", "members": members, "rule": draw(st.sampled_from(["veto", "majority"]))})
+        members = draw(
+            st.lists(st.sampled_from(powers), min_size=1, max_size=n_powers, unique=True)
+        )
+        institutions.append(
+            {"id": f"i{i}", "members": members, "rule": draw(st.sampled_from(["veto", "majority"]))}
+        )
     concerns = []
     uncertain = 0
     for i in range(nc):
@@ -55,23 +59,27 @@ def scenario_dicts(
             uncertain += 1
             if uncertain > max_uncertain:
                 verify = 1.0
-        concerns.append({
-            "id": f"c{i}",
-            "cost": draw(AMOUNTS),
-            "upkeep": draw(st.sampled_from([0.0, 0.0, 0.25])),
-            "value": {p: draw(SIGNED) for p in powers if draw(st.booleans())},
-            "verify": verify,
-        })
+        concerns.append(
+            {
+                "id": f"c{i}",
+                "cost": draw(AMOUNTS),
+                "upkeep": draw(st.sampled_from([0.0, 0.0, 0.25])),
+                "value": {p: draw(SIGNED) for p in powers if draw(st.booleans())},
+                "verify": verify,
+            }
+        )
     measures = []
     for j in range(nm):
-        measures.append({
-            "id": f"m{j}",
-            "issuer": draw(st.sampled_from([x["id"] for x in institutions])),
-            "status": draw(st.sampled_from(["active", "active", "potential"])),
-            "impact": draw(AMOUNTS),
-            "burden": {p: draw(SIGNED) for p in powers if draw(st.booleans())},
-            "curtail": draw(st.sampled_from([0.5, 0.25, 1.0, 0.0])),
-        })
+        measures.append(
+            {
+                "id": f"m{j}",
+                "issuer": draw(st.sampled_from([x["id"] for x in institutions])),
+                "status": draw(st.sampled_from(["active", "active", "potential"])),
+                "impact": draw(AMOUNTS),
+                "burden": {p: draw(SIGNED) for p in powers if draw(st.booleans())},
+                "curtail": draw(st.sampled_from([0.5, 0.25, 1.0, 0.0])),
+            }
+        )
     cids = [c["id"] for c in concerns]
     mids = [m["id"] for m in measures]
     potential = [m["id"] for m in measures if m["status"] == "potential"]
@@ -83,25 +91,33 @@ def scenario_dicts(
         relief: dict[str, Any] = {}
         if mids:
             for c in cids:
-                acts = draw(st.lists(
-                    st.fixed_dictionaries({
-                        "measure": st.sampled_from(mids),
-                        "action": st.sampled_from(["freeze", "curtail", "lift"]),
-                    }),
-                    max_size=2,
-                ))
+                acts = draw(
+                    st.lists(
+                        st.fixed_dictionaries(
+                            {
+                                "measure": st.sampled_from(mids),
+                                "action": st.sampled_from(["freeze", "curtail", "lift"]),
+                            }
+                        ),
+                        max_size=2,
+                    )
+                )
                 if acts:
                     relief[c] = acts
         policy["relief"] = relief
     if kind in ("escalation", "hybrid", "grand_bargain"):
-        policy["demands"] = draw(st.one_of(
-            st.just("all"), st.lists(st.sampled_from(cids), min_size=1, unique=True)
-        ))
+        policy["demands"] = draw(
+            st.one_of(st.just("all"), st.lists(st.sampled_from(cids), min_size=1, unique=True))
+        )
     if kind in ("escalation", "hybrid"):
         policy["review_every"] = draw(st.integers(1, 3))
         policy["tranches"] = draw(st.permutations(potential).map(list)) if potential else []
         policy["on_completion"] = draw(st.sampled_from(["lift_all", "lift_all", "none"]))
-    votes = {p: {"escalate": draw(vote_rules()), "relieve": draw(vote_rules())} for p in powers if draw(st.booleans())}
+    votes = {
+        p: {"escalate": draw(vote_rules()), "relieve": draw(vote_rules())}
+        for p in powers
+        if draw(st.booleans())
+    }
     return {
         "name": "random",
         "period": "month",

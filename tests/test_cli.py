@@ -10,7 +10,17 @@ from typer.testing import CliRunner
 from stepdeal.cli.main import app
 
 runner = CliRunner()
-CONTRACT = {"scenario", "policy", "seed", "resolved", "steps", "measures", "pressure", "utilities", "vetoes"}
+CONTRACT = {
+    "scenario",
+    "policy",
+    "seed",
+    "resolved",
+    "steps",
+    "measures",
+    "pressure",
+    "utilities",
+    "vetoes",
+}
 
 
 def invoke(*args: str):
@@ -47,7 +57,7 @@ def test_run_json_contract(tiny_file: Path) -> None:
     r = invoke("run", str(tiny_file), "--policy", "step-by-step", "--seed", "4", "--json")
     assert r.exit_code == 0, r.output
     d = json.loads(r.output)
-    assert CONTRACT <= d.keys()
+    assert d.keys() >= CONTRACT
     assert d["policy"] == "step-by-step" and d["seed"] == 4 and d["scenario"] == "tiny"
 
 
@@ -72,7 +82,7 @@ def test_compare_json_is_keyed_by_policy(tiny_file: Path) -> None:
     d = json.loads(r.output)
     assert set(d) == {"step-by-step", "dual-track"}
     for pid, obj in d.items():
-        assert CONTRACT <= obj.keys() and obj["policy"] == pid
+        assert obj.keys() >= CONTRACT and obj["policy"] == pid
 
 
 def test_compare_table_iran() -> None:

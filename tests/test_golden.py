@@ -52,5 +52,7 @@ def test_golden_compare(name: str) -> None:
     if os.environ.get("STEPDEAL_REGEN") or not path.exists():
         path.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")
         if not os.environ.get("STEPDEAL_REGEN"):
-            pytest.fail(f"golden file {path.name} was missing and has been written; review and commit it")
+            pytest.fail(
+                f"golden file {path.name} was missing and has been written; review and commit it"
+            )
     _same(got, json.loads(path.read_text()))

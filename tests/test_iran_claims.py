@@ -41,9 +41,13 @@ def test_a_russia_and_china_veto_un_tranches_after_a_verified_step(iran, dual) -
         tl = r.timeline
         first_verified = min(e.t for e in tl.events if e.kind == "verified")
         for e in tl.events:
-            if e.kind == "vote" and e.data["proposal"].split(":")[1] in un and e.t >= first_verified:
-                if e.data["member"] in ("russia", "china"):
-                    assert e.data["vote"] == "no" and e.data["veto"]
+            if (
+                e.kind == "vote"
+                and e.data["proposal"].split(":")[1] in un
+                and e.t >= first_verified
+                and e.data["member"] in ("russia", "china")
+            ):
+                assert e.data["vote"] == "no" and e.data["veto"]
         vetoers = {(v["member"], v["institution"]) for v in tl.vetoes()}
         assert {("russia", "unsc"), ("china", "unsc")} <= vetoers
         assert all(tl.final_measures()[m] == "potential" for m in un)

@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from stepdeal.scenario import ScenarioError, builtin_names, json_schema, load_scenario, parse_scenario
+from stepdeal.scenario import (
+    ScenarioError,
+    builtin_names,
+    json_schema,
+    load_scenario,
+    parse_scenario,
+)
 
 from .conftest import DEMO
 
@@ -110,5 +116,15 @@ def test_builtins_load_and_have_sources() -> None:
 def test_schema_is_json_and_names_contract_keys() -> None:
     schema = json.loads(json.dumps(json_schema()))
     assert schema["additionalProperties"] is False
-    for key in ("name", "horizon", "tail", "actors", "institutions", "concerns", "measures", "policies", "votes"):
+    for key in (
+        "name",
+        "horizon",
+        "tail",
+        "actors",
+        "institutions",
+        "concerns",
+        "measures",
+        "policies",
+        "votes",
+    ):
         assert key in schema["properties"]

@@ -109,7 +109,7 @@ def veto_case() -> tuple[Scenario, dict[str, Timeline]]:
         "russia: {escalate: {if_verified_at_least: 1, then: no, else: yes}, relieve: yes}",
         "russia: {escalate: no, relieve: yes}",
     )
-    text = text.replace("period: month\n", "period: month\nstart: \"2011-07\"\n")
+    text = text.replace("period: month\n", 'period: month\nstart: "2011-07"\n')
     s = parse_scenario(text, "veto.yaml")
     return s, timelines_of(s, strategy="defiant")
 
@@ -293,8 +293,9 @@ def test_utilities_figure_groups_bars_by_actor(scenario, timelines):
     assert all(len(c) == len(scenario.actors) for c in ax.containers)
     assert ax.get_ylabel().replace("\n", " ") == "discounted utility (payoff units)"
     heights = [bar.get_height() for bar in ax.containers[1]]
-    assert heights == pytest.approx([timelines["dual-track"].utilities[a] for a in
-                                     ("target", "usa", "russia")])
+    assert heights == pytest.approx(
+        [timelines["dual-track"].utilities[a] for a in ("target", "usa", "russia")]
+    )
 
 
 def test_summary_figure_and_save_png(scenario, timelines, tmp_path: Path):
@@ -314,7 +315,7 @@ def test_html_is_self_contained(page):
     assert "<link" not in page.lower()
     assert "url(" not in page.lower()
     # web addresses appear only as text inside the sources list
-    sources = page[page.index('<section id="sources">'):]
+    sources = page[page.index('<section id="sources">') :]
     sources = sources[: sources.index("</section>")]
     assert len(re.findall(r"https?://", page)) == len(re.findall(r"https?://", sources)) == 1
 

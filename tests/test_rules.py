@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 from stepdeal.mechanisms import allowed_actions, compile_game, resolve, verification_outcomes
-from stepdeal.mechanisms.game import ACTIVE, CURTAILED, FROZEN, LIFTED, OPEN, PENDING, POTENTIAL, VERIFIED
+from stepdeal.mechanisms.game import (
+    ACTIVE,
+    CURTAILED,
+    FROZEN,
+    LIFTED,
+    OPEN,
+    PENDING,
+    POTENTIAL,
+    VERIFIED,
+)
 from stepdeal.mechanisms.rules import power_payoffs, pressure, target_payoff
 from stepdeal.mechanisms.state import pack
 from stepdeal.scenario import parse_scenario
@@ -21,7 +30,9 @@ def test_canonical_actions_and_strict_order(tiny) -> None:
     g = compile_game(tiny, "step-by-step")
     assert g.actions == ((), (0,), (1,), (2,))
     assert list(g.order) == [0, 1, 2]  # by cost
-    allowed = allowed_actions(g, np.array([[OPEN] * 3, [VERIFIED, OPEN, OPEN], [PENDING, OPEN, OPEN]], dtype=np.uint8))
+    allowed = allowed_actions(
+        g, np.array([[OPEN] * 3, [VERIFIED, OPEN, OPEN], [PENDING, OPEN, OPEN]], dtype=np.uint8)
+    )
     assert allowed.tolist() == [
         [True, True, False, False],  # only the cheapest
         [True, False, True, False],  # then the next
@@ -36,8 +47,12 @@ def test_free_order_allows_any_open_concern(tiny) -> None:
 
 
 def test_verification_outcomes_sum_to_one() -> None:
-    s = parse_scenario(DEMO.replace("{id: a, cost: 1,", "{id: a, cost: 1, verify: 0.3,")
-                       .replace("{id: b, cost: 2,", "{id: b, cost: 2, verify: 0.6,"), "x.yaml")
+    s = parse_scenario(
+        DEMO.replace("{id: a, cost: 1,", "{id: a, cost: 1, verify: 0.3,").replace(
+            "{id: b, cost: 2,", "{id: b, cost: 2, verify: 0.6,"
+        ),
+        "x.yaml",
+    )
     g = compile_game(s, "dual-track")
     row, after, prob = verification_outcomes(g, C(PENDING, PENDING, PENDING))
     assert row.tolist() == [0, 0, 0, 0]
@@ -60,8 +75,13 @@ def test_relief_passes_and_is_strongest_action(tiny) -> None:
 
 
 def test_failed_relief_is_retabled() -> None:
-    s = parse_scenario(DEMO.replace("usa: {escalate: yes, relieve: sincere}",
-                                    "usa: {escalate: yes, relieve: {if_verified_at_least: 2, then: yes, else: no}}"), "x.yaml")
+    s = parse_scenario(
+        DEMO.replace(
+            "usa: {escalate: yes, relieve: sincere}",
+            "usa: {escalate: yes, relieve: {if_verified_at_least: 2, then: yes, else: no}}",
+        ),
+        "x.yaml",
+    )
     g = compile_game(s, "step-by-step")
     M0 = g.initial_measures[None, :]
     M1, recs = resolve(g, 0, C(VERIFIED, OPEN, OPEN), M0, record=True)
@@ -95,8 +115,13 @@ def test_completion_lifts_everything(tiny) -> None:
 
 
 def test_sincere_vote_follows_own_burden() -> None:
-    s = parse_scenario(DEMO.replace("russia: {escalate: {if_verified_at_least: 1, then: no, else: yes}, relieve: yes}",
-                                    "russia: {escalate: sincere, relieve: sincere}"), "x.yaml")
+    s = parse_scenario(
+        DEMO.replace(
+            "russia: {escalate: {if_verified_at_least: 1, then: no, else: yes}, relieve: yes}",
+            "russia: {escalate: sincere, relieve: sincere}",
+        ),
+        "x.yaml",
+    )
     g = compile_game(s, "dual-track")
     M, recs = resolve(g, 2, C(OPEN, OPEN, OPEN), g.initial_measures[None, :], record=True)
     assert M[0, 2] == POTENTIAL  # n1 burdens russia (0.1): sincere no
@@ -104,8 +129,13 @@ def test_sincere_vote_follows_own_burden() -> None:
 
 
 def test_majority_rule() -> None:
-    s = parse_scenario(DEMO.replace("{id: unsc, members: [usa, russia], rule: veto}",
-                                    "{id: unsc, members: [usa, russia], rule: majority}"), "x.yaml")
+    s = parse_scenario(
+        DEMO.replace(
+            "{id: unsc, members: [usa, russia], rule: veto}",
+            "{id: unsc, members: [usa, russia], rule: majority}",
+        ),
+        "x.yaml",
+    )
     g = compile_game(s, "dual-track")
     M, _ = resolve(g, 2, C(VERIFIED, OPEN, OPEN), g.initial_measures[None, :])
     assert M[0, 2] == POTENTIAL  # 1 yes vs 1 no: not more yes than no

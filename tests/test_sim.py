@@ -12,14 +12,25 @@ from stepdeal.sim import Compliant, Defiant, discounted, simulate
 
 from .conftest import DEMO
 
-CONTRACT = {"scenario", "policy", "seed", "resolved", "steps", "measures", "pressure", "utilities", "vetoes"}
+CONTRACT = {
+    "scenario",
+    "policy",
+    "seed",
+    "resolved",
+    "steps",
+    "measures",
+    "pressure",
+    "utilities",
+    "vetoes",
+}
 STOCHASTIC = DEMO.replace("{id: a, cost: 1,", "{id: a, cost: 1, verify: 0.4,").replace(
-    "{id: b, cost: 2,", "{id: b, cost: 2, verify: 0.5,")
+    "{id: b, cost: 2,", "{id: b, cost: 2, verify: 0.5,"
+)
 
 
 def test_contract_keys_and_types(tiny) -> None:
     d = run(tiny, "step-by-step", rng=3).to_dict()
-    assert CONTRACT <= d.keys()
+    assert d.keys() >= CONTRACT
     assert d["seed"] == 3
     assert len(d["pressure"]) == tiny.horizon
     assert set(d["measures"]) == {m.id for m in tiny.measures}
@@ -67,7 +78,9 @@ def test_veto_recorded_and_step_timed_just_in_time(tiny) -> None:
     d = run(tiny, "dual-track", rng=0).to_dict()
     # the optimal target delays its one step until the review that it blocks
     assert d["steps"] == [{"concern": "a", "taken": 2, "verified": 2}]
-    assert {"period": 2, "institution": "unsc", "member": "russia", "proposal": "impose:n1"} in d["vetoes"]
+    assert {"period": 2, "institution": "unsc", "member": "russia", "proposal": "impose:n1"} in d[
+        "vetoes"
+    ]
 
 
 def test_utilities_match_definition(tiny) -> None:

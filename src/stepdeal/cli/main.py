@@ -22,7 +22,8 @@ from ..scenario.loader import builtin_text
 
 app = typer.Typer(
     name="stepdeal",
-    help="Design and stress-test step-by-step deals: relief for verified steps vs escalating sanctions.",
+    help="Design and stress-test step-by-step deals: relief for verified steps "
+    "vs escalating sanctions.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -30,12 +31,16 @@ app = typer.Typer(
 out = Console()
 err = Console(stderr=True)
 
-ScenarioArg = Annotated[str, typer.Argument(help="a built-in scenario name (see `stepdeal list`) or a YAML file")]
+ScenarioArg = Annotated[
+    str, typer.Argument(help="a built-in scenario name (see `stepdeal list`) or a YAML file")
+]
 SeedOpt = Annotated[int, typer.Option("--seed", help="seed of the verification draws")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of tables")]
 StrategyOpt = Annotated[
     str | None,
-    typer.Option("--strategy", help="target strategy: optimal | compliant | defiant (default: the file's)"),
+    typer.Option(
+        "--strategy", help="target strategy: optimal | compliant | defiant (default: the file's)"
+    ),
 ]
 
 
@@ -55,7 +60,9 @@ def _load(ref: str) -> Scenario:
 
 def _check_strategy(strategy: str | None) -> None:
     if strategy is not None and strategy not in ("optimal", "compliant", "defiant"):
-        _fail([f"--strategy {strategy!r} is not a strategy. Fix: use optimal, compliant or defiant"])
+        _fail(
+            [f"--strategy {strategy!r} is not a strategy. Fix: use optimal, compliant or defiant"]
+        )
 
 
 def _print_json(data: Any) -> None:
@@ -79,7 +86,12 @@ def list_cmd() -> None:
 def show(name: ScenarioArg) -> None:
     """Print a built-in scenario's YAML (a starting point for your own file)."""
     if name not in builtin_names():
-        _fail([f"{name}: no built-in scenario of that name. Fix: use one of {', '.join(builtin_names())}"])
+        _fail(
+            [
+                f"{name}: no built-in scenario of that name. "
+                f"Fix: use one of {', '.join(builtin_names())}"
+            ]
+        )
     sys.stdout.write(builtin_text(name))
 
 
@@ -106,14 +118,21 @@ def _policy_or_fail(s: Scenario, policy: str | None) -> str:
         return s.policies[0].id
     ids = [p.id for p in s.policies]
     if policy not in ids:
-        _fail([f"scenario {s.name!r} has no policy {policy!r}. Fix: use --policy with one of {', '.join(ids)}"])
+        _fail(
+            [
+                f"scenario {s.name!r} has no policy {policy!r}. "
+                f"Fix: use --policy with one of {', '.join(ids)}"
+            ]
+        )
     return policy
 
 
 @app.command("run")
 def run_cmd(
     scenario: ScenarioArg,
-    policy: Annotated[str | None, typer.Option("--policy", help="policy id (default: the first)")] = None,
+    policy: Annotated[
+        str | None, typer.Option("--policy", help="policy id (default: the first)")
+    ] = None,
     seed: SeedOpt = 0,
     json_out: JsonOpt = False,
     strategy: StrategyOpt = None,
@@ -159,8 +178,12 @@ def compare_cmd(
 @app.command()
 def report(
     scenario: ScenarioArg,
-    output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write")] = Path("report.html"),
-    png: Annotated[Path | None, typer.Option("--png", help="also save the summary figure as PNG")] = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write")] = Path(
+        "report.html"
+    ),
+    png: Annotated[
+        Path | None, typer.Option("--png", help="also save the summary figure as PNG")
+    ] = None,
     seed: SeedOpt = 0,
     strategy: StrategyOpt = None,
 ) -> None:
@@ -175,7 +198,12 @@ def report(
         if png is not None:
             save_png(summary_figure(s, tls), png)
     except OSError as exc:
-        _fail([f"{exc.filename or output}: cannot write ({exc.strerror}). Fix: choose a writable path with -o"])
+        _fail(
+            [
+                f"{exc.filename or output}: cannot write ({exc.strerror}). "
+                "Fix: choose a writable path with -o"
+            ]
+        )
     out.print(f"wrote {path}" + (f" and {png}" if png else ""), highlight=False)
 
 

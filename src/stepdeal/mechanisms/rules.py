@@ -22,7 +22,9 @@ import numpy as np
 from .game import (
     ACTIVE,
     CURTAILED,
+    F64,
     FROZEN,
+    I64,
     KIND_ESCALATE,
     KIND_RELIEVE,
     LIFTED,
@@ -31,15 +33,13 @@ from .game import (
     POTENTIAL,
     RANK_STATUS,
     STATUS_RANK,
+    U8,
     VERIFIED,
     VOTE_CONDITIONAL,
     VOTE_NO,
     VOTE_SINCERE,
     VOTE_YES,
     B,
-    F64,
-    I64,
-    U8,
     Game,
 )
 
@@ -133,7 +133,9 @@ def _factor(game: Game, m: int, status: U8) -> F64:
     return f
 
 
-def _vote(game: Game, kind: int, m: int, before: U8, after: U8, n_verified: I64) -> tuple[tuple[int, ...], B, B]:
+def _vote(
+    game: Game, kind: int, m: int, before: U8, after: U8, n_verified: I64
+) -> tuple[tuple[int, ...], B, B]:
     inst = int(game.issuer[m])
     members = game.members[inst]
     votes = np.empty((before.size, len(members)), dtype=bool)
@@ -161,7 +163,9 @@ def _vote(game: Game, kind: int, m: int, before: U8, after: U8, n_verified: I64)
 # --------------------------------------------------------------------------- 4.3
 
 
-def resolve(game: Game, t: int, C: U8, M: U8, record: bool = False) -> tuple[U8, list[ProposalRecord]]:
+def resolve(
+    game: Game, t: int, C: U8, M: U8, record: bool = False
+) -> tuple[U8, list[ProposalRecord]]:
     """Table and vote every proposal of period ``t`` on each state of the batch.
 
     ``C`` is the concern status after verification; ``M`` the measure status
@@ -216,17 +220,19 @@ def resolve(game: Game, t: int, C: U8, M: U8, record: bool = False) -> tuple[U8,
 
 def measure_factors(game: Game, M: U8) -> F64:
     """``(n, n_measures)`` share of each measure's impact and burden in force."""
-    return np.where(M == ACTIVE, 1.0, np.where(M == CURTAILED, game.curtail[None, :], 0.0))
+    out: F64 = np.where(M == ACTIVE, 1.0, np.where(M == CURTAILED, game.curtail[None, :], 0.0))
+    return out
 
 
 def pressure(game: Game, M: U8) -> F64:
     """Cost of sanctions to the target per period, per row."""
-    return measure_factors(game, M) @ game.impact
+    out: F64 = measure_factors(game, M) @ game.impact
+    return out
 
 
 def target_payoff(game: Game, C: U8, M: U8, taken: B | None = None) -> F64:
     """Target's per-period payoff on end-of-period state; ``taken``: steps taken this period."""
-    u = -pressure(game, M) - (C != OPEN) @ game.upkeep
+    u: F64 = -pressure(game, M) - (C != OPEN) @ game.upkeep
     if taken is not None:
         u = u - taken @ game.cost
     return u
@@ -234,4 +240,5 @@ def target_payoff(game: Game, C: U8, M: U8, taken: B | None = None) -> F64:
 
 def power_payoffs(game: Game, C: U8, M: U8) -> F64:
     """``(n, n_powers)`` per-period payoff of each power on end-of-period state."""
-    return (C == VERIFIED) @ game.value.T - measure_factors(game, M) @ game.burden.T
+    u: F64 = (C == VERIFIED) @ game.value.T - measure_factors(game, M) @ game.burden.T
+    return u

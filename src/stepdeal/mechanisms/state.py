@@ -59,4 +59,5 @@ def unique_states(C: U8, M: U8) -> tuple[NDArray[np.int64], NDArray[np.int64], K
     """Indices of the first row of each distinct state, the inverse map and sorted keys."""
     keys = as_keys(pack(C, M))
     uniq, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    return first.astype(np.int64), inverse.astype(np.int64).ravel(), uniq
+    sorted_keys: Keys = uniq  # type: ignore[assignment]
+    return first.astype(np.int64), inverse.astype(np.int64).ravel(), sorted_keys

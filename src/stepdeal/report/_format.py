@@ -104,8 +104,10 @@ def policy_order(scenario: Scenario, policy_id: str) -> list[str]:
         listed = [c for c in order if c in ids]
         return listed + [c for c in ids if c not in listed]
     demands = getattr(policy, "demands", "all")
-    if policy is not None and policy.kind in ("escalation", "grand_bargain") and isinstance(
-        demands, list
+    if (
+        policy is not None
+        and policy.kind in ("escalation", "grand_bargain")
+        and isinstance(demands, list)
     ):
         ids = [c for c in ids if c in demands]
     cost = {c.id: c.cost for c in scenario.concerns}
@@ -160,6 +162,7 @@ def why_text(scenario: Scenario, tl: Timeline, limit: int = 3) -> str | None:
     where = when(scenario, int(t)) if t is not None else "?"
     if not options:
         return f"stops at {where}: no further step is allowed"
+
     def name(o: dict[str, Any]) -> str:
         return " + ".join(o.get("concerns", [])) or "nothing"
 

@@ -128,26 +128,58 @@ def _draw_timeline(
             label = str(concern_no.get(c, "?"))
             done = c in verified_at
             if t1 > t0:
-                ax.plot([t0, t1], [yk, yk], color=C_STEP, linewidth=1.2, alpha=0.55, zorder=2,
-                        solid_capstyle="butt")
+                ax.plot(
+                    [t0, t1],
+                    [yk, yk],
+                    color=C_STEP,
+                    linewidth=1.2,
+                    alpha=0.55,
+                    zorder=2,
+                    solid_capstyle="butt",
+                )
             ends = [(t0, False)] + ([(t1, True)] if done and t1 > t0 else [])
             if done and t1 == t0:
                 ends = [(t0, True)]
             for t, filled in ends:
-                ax.plot([t], [yk], linestyle="none", marker="o", markersize=diam,
-                        markerfacecolor=C_STEP if filled else "white", markeredgecolor=C_STEP,
-                        markeredgewidth=1.3, zorder=3)
-                ax.text(t, yk, label, ha="center", va="center_baseline", zorder=4,
-                        fontsize=max(4.5, diam * 0.62), color="white" if filled else C_STEP,
-                        fontweight="bold")
+                ax.plot(
+                    [t],
+                    [yk],
+                    linestyle="none",
+                    marker="o",
+                    markersize=diam,
+                    markerfacecolor=C_STEP if filled else "white",
+                    markeredgecolor=C_STEP,
+                    markeredgewidth=1.3,
+                    zorder=3,
+                )
+                ax.text(
+                    t,
+                    yk,
+                    label,
+                    ha="center",
+                    va="center_baseline",
+                    zorder=4,
+                    fontsize=max(4.5, diam * 0.62),
+                    color="white" if filled else C_STEP,
+                    fontweight="bold",
+                )
         # escalation row: tranches imposed and vetoes (letters to the right)
         ye, yr = y - 0.1, y - 0.27
         for m, t in f.tranches:
             used_measures.add(m)
-            ax.plot([t], [ye], linestyle="none", marker="^", markersize=8, color=C_TRANCHE,
-                    zorder=4)
-            ax.annotate(codes([m]), (t, ye), xytext=(5, 0), textcoords="offset points",
-                        ha="left", va="center", fontsize=LABEL_SIZE, color=C_TRANCHE)
+            ax.plot(
+                [t], [ye], linestyle="none", marker="^", markersize=8, color=C_TRANCHE, zorder=4
+            )
+            ax.annotate(
+                codes([m]),
+                (t, ye),
+                xytext=(5, 0),
+                textcoords="offset points",
+                ha="left",
+                va="center",
+                fontsize=LABEL_SIZE,
+                color=C_TRANCHE,
+            )
         vetoed: dict[int, list[str]] = {}
         for v in f.vetoes:
             m = str(v["proposal"]).split(":", 1)[-1]
@@ -155,9 +187,16 @@ def _draw_timeline(
             vetoed.setdefault(int(v["period"]), []).append(m)
         for t, ms in vetoed.items():
             ax.plot([t], [ye], linestyle="none", marker="X", markersize=8, color=C_VETO, zorder=5)
-            ax.annotate(codes(sorted(set(ms))), (t, ye), xytext=(5, 0),
-                        textcoords="offset points", ha="left", va="center",
-                        fontsize=LABEL_SIZE, color=C_VETO)
+            ax.annotate(
+                codes(sorted(set(ms))),
+                (t, ye),
+                xytext=(5, 0),
+                textcoords="offset points",
+                ha="left",
+                va="center",
+                fontsize=LABEL_SIZE,
+                color=C_VETO,
+            )
         # relief row: one marker per action and period, letters below
         groups: dict[int, dict[str, list[str]]] = {}
         for m, action, t in f.relief:
@@ -168,12 +207,27 @@ def _draw_timeline(
             k = len(by_action)
             for j, (action, ms) in enumerate(sorted(by_action.items(), key=lambda kv: RANK[kv[0]])):
                 dx = (j - (k - 1) / 2) * 9.0
-                ax.plot([t], [yr], linestyle="none", marker="v", markersize=8,
-                        color=C_RELIEF_BY[action], markeredgecolor="white", markeredgewidth=0.5,
-                        zorder=4, transform=_offset(ax, dx))
+                ax.plot(
+                    [t],
+                    [yr],
+                    linestyle="none",
+                    marker="v",
+                    markersize=8,
+                    color=C_RELIEF_BY[action],
+                    markeredgecolor="white",
+                    markeredgewidth=0.5,
+                    zorder=4,
+                    transform=_offset(ax, dx),
+                )
                 labels.setdefault(t, []).append(codes(ms))
-        _place_labels(ax, {t: [" ".join(v)] for t, v in labels.items()}, yr, -1, "#333333",
-                      (width_in - 3.2) * 72 / max(1, horizon))
+        _place_labels(
+            ax,
+            {t: [" ".join(v)] for t, v in labels.items()},
+            yr,
+            -1,
+            "#333333",
+            (width_in - 3.2) * 72 / max(1, horizon),
+        )
     _empty_lanes(ax, scenario, timelines)
     ax.set_yticks([-float(i) for i in range(len(policies))], labels=policies)
     for i, lab in enumerate(ax.get_yticklabels()):
@@ -187,28 +241,66 @@ def _draw_timeline(
         return Line2D([], [], linestyle="none", label=label)
 
     handles = [
-        Line2D([], [], linestyle="none", marker="o", markersize=8, markerfacecolor="white",
-               markeredgecolor=C_STEP, markeredgewidth=1.3, label="step taken (pending)"),
-        Line2D([], [], linestyle="none", marker="o", markersize=8, color=C_STEP,
-               label="step verified"),
+        Line2D(
+            [],
+            [],
+            linestyle="none",
+            marker="o",
+            markersize=8,
+            markerfacecolor="white",
+            markeredgecolor=C_STEP,
+            markeredgewidth=1.3,
+            label="step taken (pending)",
+        ),
+        Line2D(
+            [], [], linestyle="none", marker="o", markersize=8, color=C_STEP, label="step verified"
+        ),
         *[
-            Line2D([], [], linestyle="none", marker="v", markersize=8, color=C_RELIEF_BY[a],
-                   label=f"relief: {a}")
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker="v",
+                markersize=8,
+                color=C_RELIEF_BY[a],
+                label=f"relief: {a}",
+            )
             for a in ("curtailed", "frozen", "lifted")
         ],
-        Line2D([], [], linestyle="none", marker="^", markersize=8, color=C_TRANCHE,
-               label="tranche imposed"),
-        Line2D([], [], linestyle="none", marker="X", markersize=8, color=C_VETO,
-               label="veto (proposal failed)"),
+        Line2D(
+            [],
+            [],
+            linestyle="none",
+            marker="^",
+            markersize=8,
+            color=C_TRANCHE,
+            label="tranche imposed",
+        ),
+        Line2D(
+            [],
+            [],
+            linestyle="none",
+            marker="X",
+            markersize=8,
+            color=C_VETO,
+            label="veto (proposal failed)",
+        ),
         blank("concerns"),
         *[blank(f"{concern_no[c.id]}  {c.id}") for c in scenario.concerns],
     ]
     shown = [m for m in scenario.measures if m.id in used_measures]
     if shown:
         handles += [blank("measures"), *[blank(f"{measure_code[m.id]}  {m.id}") for m in shown]]
-    leg = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0),
-                    fontsize=7, frameon=False, ncol=1 if len(handles) <= 24 else 2,
-                    handletextpad=0.4, borderaxespad=0.0)
+    leg = ax.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        fontsize=7,
+        frameon=False,
+        ncol=1 if len(handles) <= 24 else 2,
+        handletextpad=0.4,
+        borderaxespad=0.0,
+    )
     for text in leg.get_texts():
         if text.get_text() in ("concerns", "measures"):
             text.set_fontweight("bold")
@@ -252,9 +344,15 @@ def _place_labels(
         placed.append((level, lo, hi))
         offset = direction * (6 + level * (LABEL_SIZE + 2) * len(lines))
         ax.annotate(
-            "\n".join(lines), (t, y), xytext=(dx, offset), textcoords="offset points",
-            ha=ha, va="bottom" if direction > 0 else "top", fontsize=LABEL_SIZE,
-            color=color, linespacing=1.0,
+            "\n".join(lines),
+            (t, y),
+            xytext=(dx, offset),
+            textcoords="offset points",
+            ha=ha,
+            va="bottom" if direction > 0 else "top",
+            fontsize=LABEL_SIZE,
+            color=color,
+            linespacing=1.0,
         )
 
 
@@ -279,9 +377,16 @@ def _draw_pressure(ax: Axes, scenario: Scenario, timelines: dict[str, Timeline])
             ax.plot([], [], color=_color(i), label=pid)
             continue
         xs = [t - 0.5 for t in range(len(p) + 1)]
-        ax.step(xs, [*p, p[-1]], where="post", color=_color(i), label=pid,
-                linestyle=LINESTYLES[i % len(LINESTYLES)], linewidth=2.6 - 1.4 * i / max(1, n),
-                alpha=0.9)
+        ax.step(
+            xs,
+            [*p, p[-1]],
+            where="post",
+            color=_color(i),
+            label=pid,
+            linestyle=LINESTYLES[i % len(LINESTYLES)],
+            linewidth=2.6 - 1.4 * i / max(1, n),
+            alpha=0.9,
+        )
     ax.set_ylabel(f"pressure on target\n({scenario.unit})")
     ax.set_ylim(bottom=0)
     ax.margins(y=0.15)
@@ -312,13 +417,17 @@ def _draw_utilities(ax: Axes, scenario: Scenario, timelines: dict[str, Timeline]
         xs = [a + (i - (n - 1) / 2) * width for a in range(len(actors))]
         values = [float(tl.utilities.get(a.id, 0.0)) for a in actors]
         bars = ax.bar(xs, values, width=width * 0.95, color=_color(i), label=pid)
-        ax.bar_label(bars, labels=[short(v) for v in values], fontsize=6 if crowded else 7,
-                     padding=2, rotation=90 if crowded else 0)
+        ax.bar_label(
+            bars,
+            labels=[short(v) for v in values],
+            fontsize=6 if crowded else 7,
+            padding=2,
+            rotation=90 if crowded else 0,
+        )
     ax.set_xticks(
         list(range(len(actors))),
         labels=[
-            f"{a.id}\n(target)" if a.role == "target" and a.id != "target" else a.id
-            for a in actors
+            f"{a.id}\n(target)" if a.role == "target" and a.id != "target" else a.id for a in actors
         ],
         rotation=30 if len(actors) > 4 else 0,
         ha="right" if len(actors) > 4 else "center",
@@ -346,8 +455,16 @@ def utilities_figure(scenario: Scenario, timelines: dict[str, Timeline]) -> Figu
 def _empty_lanes(ax: Axes, scenario: Scenario, timelines: dict[str, Timeline]) -> None:
     for i, tl in enumerate(timelines.values()):
         if not any(e.kind in ("step", "status") or e.data.get("veto") for e in tl.events):
-            ax.text(0, -float(i), "no step, no change to any measure", fontsize=7,
-                    color="#777777", style="italic", va="center", ha="left")
+            ax.text(
+                0,
+                -float(i),
+                "no step, no change to any measure",
+                fontsize=7,
+                color="#777777",
+                style="italic",
+                va="center",
+                ha="left",
+            )
 
 
 # -- summary -----------------------------------------------------------------------

@@ -220,14 +220,21 @@ def period_rows(scenario: Scenario, timeline: Timeline) -> list[dict[str, str]]:
             return
         p = timeline.periods[quiet_from].pressure
         span = f"{quiet_from}" if end == quiet_from else f"{quiet_from}–{end}"
-        date = cal(quiet_from) if end == quiet_from else (
-            f"{cal(quiet_from)}–{cal(end)}" if cal(quiet_from) else ""
+        date = (
+            cal(quiet_from)
+            if end == quiet_from
+            else (f"{cal(quiet_from)}–{cal(end)}" if cal(quiet_from) else "")
         )
-        out.append({
-            "t": span, "date": date, "steps": "", "verified": "",
-            "proposals": "nothing happens" if end > quiet_from else "",
-            "pressure": f"{num(p)} {unit}",
-        })
+        out.append(
+            {
+                "t": span,
+                "date": date,
+                "steps": "",
+                "verified": "",
+                "proposals": "nothing happens" if end > quiet_from else "",
+                "pressure": f"{num(p)} {unit}",
+            }
+        )
         quiet_from = None
 
     for rec in timeline.periods:
@@ -242,14 +249,18 @@ def period_rows(scenario: Scenario, timeline: Timeline) -> list[dict[str, str]]:
                 quiet_from = t
             continue
         flush(t - 1)
-        out.append({
-            "t": str(t),
-            "date": cal(t),
-            "steps": ", ".join(str(e.data["concern"]) for e in events if e.kind == "step"),
-            "verified": ", ".join(str(e.data["concern"]) for e in events if e.kind == "verified"),
-            "proposals": "\n".join(_proposal_lines(events)),
-            "pressure": f"{num(rec.pressure)} {unit}",
-        })
+        out.append(
+            {
+                "t": str(t),
+                "date": cal(t),
+                "steps": ", ".join(str(e.data["concern"]) for e in events if e.kind == "step"),
+                "verified": ", ".join(
+                    str(e.data["concern"]) for e in events if e.kind == "verified"
+                ),
+                "proposals": "\n".join(_proposal_lines(events)),
+                "pressure": f"{num(rec.pressure)} {unit}",
+            }
+        )
     if timeline.periods:
         flush(timeline.periods[-1].t)
     return out

@@ -84,7 +84,9 @@ def _line_of(root: yaml.Node | None, path: tuple[str | int, ...]) -> int | None:
     return line
 
 
-def _duplicate_keys(node: yaml.Node | None, path: tuple[str | int, ...] = ()) -> list[tuple[tuple[str | int, ...], int]]:
+def _duplicate_keys(
+    node: yaml.Node | None, path: tuple[str | int, ...] = ()
+) -> list[tuple[tuple[str | int, ...], int]]:
     out: list[tuple[tuple[str | int, ...], int]] = []
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
@@ -104,7 +106,9 @@ def _duplicate_keys(node: yaml.Node | None, path: tuple[str | int, ...] = ()) ->
 
 _FIXES = {
     "missing": "add the key {field}",
-    "extra_forbidden": "remove it or check its spelling (unknown keys are errors; see `stepdeal schema`)",
+    "extra_forbidden": (
+        "remove it or check its spelling (unknown keys are errors; see `stepdeal schema`)"
+    ),
     "literal_error": "use one of {expected}",
     "float_parsing": "write a plain number",
     "float_type": "write a plain number",
@@ -114,7 +118,9 @@ _FIXES = {
     "bool_parsing": "write true or false",
     "bool_type": "write true or false",
     "string_type": "write text (quote it if YAML reads it as something else)",
-    "string_pattern_mismatch": "use letters, digits, '_', '-' or '.', starting with a letter or digit",
+    "string_pattern_mismatch": (
+        "use letters, digits, '_', '-' or '.', starting with a letter or digit"
+    ),
     "list_type": "write a list, e.g. [a, b]",
     "dict_type": "write a mapping of key: value",
     "model_type": "write a mapping of key: value",
@@ -129,7 +135,7 @@ _FIXES = {
 }
 
 
-def _fix_for(err: dict[str, Any]) -> str:
+def _fix_for(err: Any) -> str:
     kind = err["type"]
     ctx = dict(err.get("ctx") or {})
     loc = err.get("loc") or ()
@@ -154,7 +160,9 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
     return tuple(out)
 
 
-def _problems_from_validation(err: ValidationError, file: str, root: yaml.Node | None) -> list[Problem]:
+def _problems_from_validation(
+    err: ValidationError, file: str, root: yaml.Node | None
+) -> list[Problem]:
     problems: list[Problem] = []
     seen: set[tuple[str, str]] = set()
     for e in err.errors():
@@ -162,7 +170,9 @@ def _problems_from_validation(err: ValidationError, file: str, root: yaml.Node |
         exc = ctx.get("error")
         if isinstance(exc, CrossReferenceErrors):
             for p in exc.problems:
-                problems.append(Problem(file, _line_of(root, p.path), format_path(p.path), p.message, p.fix))
+                problems.append(
+                    Problem(file, _line_of(root, p.path), format_path(p.path), p.message, p.fix)
+                )
             continue
         loc = _clean_loc(tuple(e["loc"]))
         path = format_path(loc)
@@ -194,17 +204,43 @@ def parse_scenario(text: str, file: str = "<string>") -> Scenario:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError([Problem(file, line, "", f"not valid YAML: {problem}",
-                                     "check indentation, colons and quotes on this line")]) from None
+        raise ScenarioError(
+            [
+                Problem(
+                    file,
+                    line,
+                    "",
+                    f"not valid YAML: {problem}",
+                    "check indentation, colons and quotes on this line",
+                )
+            ]
+        ) from None
     dupes = _duplicate_keys(root)
     if dupes:
-        raise ScenarioError([
-            Problem(file, line, format_path(path), "key appears twice", "keep one of the two entries")
-            for path, line in dupes
-        ])
+        raise ScenarioError(
+            [
+                Problem(
+                    file,
+                    line,
+                    format_path(path),
+                    "key appears twice",
+                    "keep one of the two entries",
+                )
+                for path, line in dupes
+            ]
+        )
     if not isinstance(data, dict):
-        raise ScenarioError([Problem(file, 1, "", "the file is not a mapping of keys",
-                                     "start from a built-in: `stepdeal show holdup-demo`")])
+        raise ScenarioError(
+            [
+                Problem(
+                    file,
+                    1,
+                    "",
+                    "the file is not a mapping of keys",
+                    "start from a built-in: `stepdeal show holdup-demo`",
+                )
+            ]
+        )
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
@@ -232,11 +268,29 @@ def resolve_source(ref: str | Path) -> tuple[str, str]:
         try:
             return path.read_text(encoding="utf-8"), str(path)
         except (OSError, UnicodeDecodeError) as exc:
-            raise ScenarioError([Problem(str(path), None, "", f"cannot read the file ({exc})",
-                                         "check the path and that it is a UTF-8 text file")]) from None
+            raise ScenarioError(
+                [
+                    Problem(
+                        str(path),
+                        None,
+                        "",
+                        f"cannot read the file ({exc})",
+                        "check the path and that it is a UTF-8 text file",
+                    )
+                ]
+            ) from None
     names = ", ".join(builtin_names())
-    raise ScenarioError([Problem(ref_s, None, "", "no such file and no built-in scenario of that name",
-                                 f"give a path to a YAML file or one of: {names}")])
+    raise ScenarioError(
+        [
+            Problem(
+                ref_s,
+                None,
+                "",
+                "no such file and no built-in scenario of that name",
+                f"give a path to a YAML file or one of: {names}",
+            )
+        ]
+    )
 
 
 def load_scenario(ref: str | Path) -> Scenario:

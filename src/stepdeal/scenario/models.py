@@ -202,7 +202,9 @@ class Scenario(Documented):
     def powers(self) -> list[Actor]:
         return [a for a in self.actors if a.role == "power"]
 
-    def policy(self, policy_id: str) -> StepByStepPolicy | EscalationPolicy | HybridPolicy | GrandBargainPolicy:
+    def policy(
+        self, policy_id: str
+    ) -> StepByStepPolicy | EscalationPolicy | HybridPolicy | GrandBargainPolicy:
         for p in self.policies:
             if p.id == policy_id:
                 return p
@@ -255,12 +257,17 @@ def cross_check(s: Scenario) -> list[CrossReferenceProblem]:
         ("policies", [p.id for p in s.policies]),
     ):
         for i in _dupes(items):
-            out.append(P((block, i, "id"), f"duplicate id {items[i]!r}", "give every entry its own id"))
+            out.append(
+                P((block, i, "id"), f"duplicate id {items[i]!r}", "give every entry its own id")
+            )
     targets = [a.id for a in s.actors if a.role == "target"]
     if len(targets) != 1:
         out.append(
-            P(("actors",), f"expected exactly one actor with role: target, found {len(targets)}",
-              "mark exactly one actor as role: target and the others as role: power")
+            P(
+                ("actors",),
+                f"expected exactly one actor with role: target, found {len(targets)}",
+                "mark exactly one actor as role: target and the others as role: power",
+            )
         )
     powers = {a.id for a in s.actors if a.role == "power"}
     power_list = ", ".join(sorted(powers)) or "(none)"
@@ -270,64 +277,128 @@ def cross_check(s: Scenario) -> list[CrossReferenceProblem]:
     for i, inst in enumerate(s.institutions):
         for j, mem in enumerate(inst.members):
             if mem not in powers:
-                out.append(P(("institutions", i, "members", j), f"member {mem!r} is not a power actor",
-                             f"use one of the powers: {power_list}"))
+                out.append(
+                    P(
+                        ("institutions", i, "members", j),
+                        f"member {mem!r} is not a power actor",
+                        f"use one of the powers: {power_list}",
+                    )
+                )
         for j in _dupes(list(inst.members)):
-            out.append(P(("institutions", i, "members", j), f"member {inst.members[j]!r} listed twice",
-                         "list each member once"))
+            out.append(
+                P(
+                    ("institutions", i, "members", j),
+                    f"member {inst.members[j]!r} listed twice",
+                    "list each member once",
+                )
+            )
     for i, c in enumerate(s.concerns):
         for who in c.value:
             if who not in powers:
-                out.append(P(("concerns", i, "value", who), f"{who!r} is not a power actor",
-                             f"value is given per power: {power_list}"))
+                out.append(
+                    P(
+                        ("concerns", i, "value", who),
+                        f"{who!r} is not a power actor",
+                        f"value is given per power: {power_list}",
+                    )
+                )
     for i, m in enumerate(s.measures):
         if m.issuer not in institutions:
-            out.append(P(("measures", i, "issuer"), f"issuer {m.issuer!r} is not an institution",
-                         f"use one of: {', '.join(sorted(institutions)) or '(define institutions first)'}"))
+            out.append(
+                P(
+                    ("measures", i, "issuer"),
+                    f"issuer {m.issuer!r} is not an institution",
+                    "use one of: "
+                    + (", ".join(sorted(institutions)) or "(define institutions first)"),
+                )
+            )
         for who in m.burden:
             if who not in powers:
-                out.append(P(("measures", i, "burden", who), f"{who!r} is not a power actor",
-                             f"burden is given per power: {power_list}"))
+                out.append(
+                    P(
+                        ("measures", i, "burden", who),
+                        f"{who!r} is not a power actor",
+                        f"burden is given per power: {power_list}",
+                    )
+                )
     cset = set(concerns)
     for i, p in enumerate(s.policies):
         order = getattr(p, "order", None)
         if isinstance(order, list):
             for j, cid in enumerate(order):
                 if cid not in cset:
-                    out.append(P(("policies", i, "order", j), f"unknown concern {cid!r}",
-                                 f"use concern ids: {', '.join(concerns)}"))
+                    out.append(
+                        P(
+                            ("policies", i, "order", j),
+                            f"unknown concern {cid!r}",
+                            f"use concern ids: {', '.join(concerns)}",
+                        )
+                    )
             for j in _dupes(order):
-                out.append(P(("policies", i, "order", j), f"concern {order[j]!r} listed twice",
-                             "list each concern once"))
+                out.append(
+                    P(
+                        ("policies", i, "order", j),
+                        f"concern {order[j]!r} listed twice",
+                        "list each concern once",
+                    )
+                )
         relief = getattr(p, "relief", None)
         if relief is not None:
             for cid, actions in relief.items():
                 if cid not in cset:
-                    out.append(P(("policies", i, "relief", cid), f"unknown concern {cid!r}",
-                                 f"relief is keyed by concern id: {', '.join(concerns)}"))
+                    out.append(
+                        P(
+                            ("policies", i, "relief", cid),
+                            f"unknown concern {cid!r}",
+                            f"relief is keyed by concern id: {', '.join(concerns)}",
+                        )
+                    )
                 for j, act in enumerate(actions):
                     if act.measure not in measures:
-                        out.append(P(("policies", i, "relief", cid, j, "measure"),
-                                     f"unknown measure {act.measure!r}",
-                                     f"use measure ids: {', '.join(measures)}"))
+                        out.append(
+                            P(
+                                ("policies", i, "relief", cid, j, "measure"),
+                                f"unknown measure {act.measure!r}",
+                                f"use measure ids: {', '.join(measures)}",
+                            )
+                        )
         demands = getattr(p, "demands", None)
         if isinstance(demands, list):
             for j, cid in enumerate(demands):
                 if cid not in cset:
-                    out.append(P(("policies", i, "demands", j), f"unknown concern {cid!r}",
-                                 f"use concern ids: {', '.join(concerns)}"))
+                    out.append(
+                        P(
+                            ("policies", i, "demands", j),
+                            f"unknown concern {cid!r}",
+                            f"use concern ids: {', '.join(concerns)}",
+                        )
+                    )
         tranches = getattr(p, "tranches", None)
         if tranches is not None:
             for j, mid in enumerate(tranches):
                 if mid not in measures:
-                    out.append(P(("policies", i, "tranches", j), f"unknown measure {mid!r}",
-                                 f"use measure ids: {', '.join(measures)}"))
+                    out.append(
+                        P(
+                            ("policies", i, "tranches", j),
+                            f"unknown measure {mid!r}",
+                            f"use measure ids: {', '.join(measures)}",
+                        )
+                    )
                 elif measures[mid].status != "potential":
-                    out.append(P(("policies", i, "tranches", j),
-                                 f"tranche {mid!r} has status {measures[mid].status!r}",
-                                 "a tranche must be a measure with status: potential"))
+                    out.append(
+                        P(
+                            ("policies", i, "tranches", j),
+                            f"tranche {mid!r} has status {measures[mid].status!r}",
+                            "a tranche must be a measure with status: potential",
+                        )
+                    )
     for who in s.votes:
         if who not in powers:
-            out.append(P(("votes", who), f"{who!r} is not a power actor",
-                         f"votes are given per power: {power_list}"))
+            out.append(
+                P(
+                    ("votes", who),
+                    f"{who!r} is not a power actor",
+                    f"votes are given per power: {power_list}",
+                )
+            )
     return out

@@ -20,11 +20,10 @@ from ..mechanisms.game import (
     FROZEN,
     LIFTED,
     MEASURE_STATUS,
-    OPEN,
     PENDING,
     PROPOSAL_KINDS,
-    VERIFIED,
     U8,
+    VERIFIED,
     Game,
 )
 from ..mechanisms.rules import allowed_actions, power_payoffs, pressure, resolve, target_payoff
@@ -46,7 +45,7 @@ def make_rng(rng: int | np.random.Generator | None) -> tuple[np.random.Generator
     if isinstance(rng, np.random.Generator):
         return rng, None
     if rng is None:
-        seed = int(np.random.SeedSequence().entropy % (2**63))
+        seed = int(np.random.default_rng().integers(0, 2**63 - 1))
         return np.random.default_rng(seed), seed
     return np.random.default_rng(int(rng)), int(rng)
 
@@ -70,8 +69,13 @@ def simulate(
     gen, seed = make_rng(rng)
     s = game.scenario
     tl = Timeline(
-        scenario=s.name, policy=game.policy.id, strategy=strategy.name, seed=seed,
-        unit=s.unit, period=s.period, horizon=game.horizon,
+        scenario=s.name,
+        policy=game.policy.id,
+        strategy=strategy.name,
+        seed=seed,
+        unit=s.unit,
+        period=s.period,
+        horizon=game.horizon,
     )
     C, M = game.initial_state()
     ids = game.concern_ids
@@ -83,7 +87,9 @@ def simulate(
         allowed = allowed_actions(game, C[None, :])[0]
         if action not in game.actions or not allowed[game.actions.index(action)]:
             names = [ids[i] for i in action]
-            raise ValueError(f"strategy {strategy.name!r} took a step set not allowed at t={t}: {names}")
+            raise ValueError(
+                f"strategy {strategy.name!r} took a step set not allowed at t={t}: {names}"
+            )
         taken = np.zeros(game.n_concerns, dtype=bool)
         taken[list(action)] = True
         C = C.copy()
@@ -105,21 +111,40 @@ def simulate(
             prop = f"{ACTION_NAME[after]}:{mids[rec.measure]}"
             kind = PROPOSAL_KINDS[rec.kind]
             passed = bool(rec.passed[0])
-            tl.events.append(Event(t, "proposal", {"proposal": prop, "proposal_kind": kind, "institution": inst}))
+            tl.events.append(
+                Event(t, "proposal", {"proposal": prop, "proposal_kind": kind, "institution": inst})
+            )
             veto_inst = bool(game.veto_rule[int(game.issuer[rec.measure])])
             for col, p in enumerate(rec.members):
                 yes = bool(rec.votes[0, col])
-                tl.events.append(Event(t, "vote", {
-                    "proposal": prop, "institution": inst, "member": game.power_ids[p],
-                    "vote": "yes" if yes else "no", "veto": veto_inst and not yes and not passed,
-                }))
-            tl.events.append(Event(t, "decision", {"proposal": prop, "institution": inst, "passed": passed}))
+                tl.events.append(
+                    Event(
+                        t,
+                        "vote",
+                        {
+                            "proposal": prop,
+                            "institution": inst,
+                            "member": game.power_ids[p],
+                            "vote": "yes" if yes else "no",
+                            "veto": veto_inst and not yes and not passed,
+                        },
+                    )
+                )
+            tl.events.append(
+                Event(t, "decision", {"proposal": prop, "institution": inst, "passed": passed})
+            )
             if passed:
-                tl.events.append(Event(t, "status", {
-                    "measure": mids[rec.measure],
-                    "before": MEASURE_STATUS[int(rec.before[0])],
-                    "after": MEASURE_STATUS[after],
-                }))
+                tl.events.append(
+                    Event(
+                        t,
+                        "status",
+                        {
+                            "measure": mids[rec.measure],
+                            "before": MEASURE_STATUS[int(rec.before[0])],
+                            "after": MEASURE_STATUS[after],
+                        },
+                    )
+                )
         M = M2[0]
         u_target = float(target_payoff(game, C[None, :], M[None, :], taken[None, :])[0])
         u_powers = power_payoffs(game, C[None, :], M[None, :])[0]
@@ -129,13 +154,15 @@ def simulate(
         payoffs = {game.target_id: u_target} | {
             game.power_ids[k]: float(u_powers[k]) for k in range(game.n_powers)
         }
-        tl.periods.append(PeriodRecord(
-            t=t,
-            concerns={ids[i]: CONCERN_STATUS[int(C[i])] for i in range(game.n_concerns)},
-            measures={mids[j]: MEASURE_STATUS[int(M[j])] for j in range(game.n_measures)},
-            pressure=float(pressure(game, M[None, :])[0]),
-            payoffs=payoffs,
-        ))
+        tl.periods.append(
+            PeriodRecord(
+                t=t,
+                concerns={ids[i]: CONCERN_STATUS[int(C[i])] for i in range(game.n_concerns)},
+                measures={mids[j]: MEASURE_STATUS[int(M[j])] for j in range(game.n_measures)},
+                pressure=float(pressure(game, M[None, :])[0]),
+                payoffs=payoffs,
+            )
+        )
     # utilities with the stationary tail of the final state
     tail_t = float(target_payoff(game, C[None, :], M[None, :])[0]) if game.tail_persist else None
     tail_p = power_payoffs(game, C[None, :], M[None, :])[0]

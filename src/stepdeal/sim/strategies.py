@@ -7,7 +7,6 @@ protocol.
 
 from __future__ import annotations
 
-
 from ..mechanisms.game import OPEN, U8, Game
 from ..mechanisms.rules import allowed_actions
 

@@ -56,7 +56,11 @@ class Timeline:
         """Every step taken, in order: ``{concern, taken, verified}`` (periods)."""
         verified = {e.data["concern"]: e.t for e in self.events if e.kind == "verified"}
         return [
-            {"concern": e.data["concern"], "taken": e.t, "verified": verified.get(e.data["concern"])}
+            {
+                "concern": e.data["concern"],
+                "taken": e.t,
+                "verified": verified.get(e.data["concern"]),
+            }
             for e in self.events
             if e.kind == "step"
         ]
@@ -81,8 +85,12 @@ class Timeline:
     def to_dict(self) -> dict[str, Any]:
         """The ``run --json`` contract, plus extra keys."""
         vetoes = [
-            {"period": v["period"], "institution": v["institution"], "member": v["member"],
-             "proposal": v["proposal"]}
+            {
+                "period": v["period"],
+                "institution": v["institution"],
+                "member": v["member"],
+                "proposal": v["proposal"],
+            }
             for v in self.vetoes()
         ]
         out: dict[str, Any] = {

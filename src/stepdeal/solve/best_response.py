@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from ..mechanisms.game import PENDING, VERIFIED, B, F64, I64, U8, Game
+from ..mechanisms.game import F64, I64, PENDING, U8, VERIFIED, B, Game
 from ..mechanisms.rules import allowed_actions, resolve, target_payoff
 from ..mechanisms.state import Keys, as_keys, pack, unique_states
 
@@ -191,9 +191,14 @@ def solve_best_response(game: Game) -> BestResponse:
         layer, nxt = layers[t], layers[t + 1]
         E = layer.end_payoff + delta * nxt.V[layer.end_next]
         for st in reversed(layer.stages):
-            E = np.bincount(st.parent, weights=st.prob * E[st.child], minlength=st.n_parents)
+            E = np.asarray(
+                np.bincount(st.parent, weights=st.prob * E[st.child], minlength=st.n_parents),
+                dtype=np.float64,
+            )
         layer.Q = E[layer.pair_x] - layer.pair_cost
-        layer.best, layer.V = _argmax_first(layer.pair_state, layer.pair_action, layer.Q, layer.n_states)
+        layer.best, layer.V = _argmax_first(
+            layer.pair_state, layer.pair_action, layer.Q, layer.n_states
+        )
     n_states = sum(L.n_states for L in layers)
     n_pairs = sum(int(L.pair_state.size) for L in layers)
     n_edges = sum(int(st.parent.size) for L in layers for st in L.stages)
@@ -213,7 +218,7 @@ def _argmax_first(pair_state: I64, pair_action: I64, Q: F64, n_states: int) -> t
     starts = np.searchsorted(pair_state, np.arange(n_states))
     best_q = np.maximum.reduceat(Q, starts)
     tol = TIE_TOLERANCE * np.maximum(1.0, np.abs(best_q))
-    ok = Q >= (best_q - tol)[pair_state]
+    ok = (best_q - tol)[pair_state] <= Q
     idx = np.where(ok, np.arange(Q.size), Q.size)
     chosen = np.minimum.reduceat(idx, starts)
     return pair_action[chosen].astype(np.int64), Q[chosen]

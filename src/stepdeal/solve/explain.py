@@ -2,9 +2,10 @@
 
 For a run under the optimal strategy, the *stall period* is the first period
 after the last step the target took (0 if it took none) in which some step is
-allowed (under a strict order the target may have to wait for verification). There, for every step set the
-target could take, ``gain`` = Q(take it) − Q(take nothing), in the scenario's
-unit discounted to that period. A negative gain is the reason the target waits.
+allowed (under a strict order the target may have to wait for verification).
+There, for every step set the target could take, ``gain`` = Q(take it) − Q(take
+nothing), in the scenario's unit discounted to that period. A negative gain is
+the reason the target waits.
 """
 
 from __future__ import annotations
