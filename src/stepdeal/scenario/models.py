@@ -322,18 +322,24 @@ def cross_check(s: Scenario) -> list[CrossReferenceProblem]:
                     )
                 )
     cset = set(concerns)
+
+    def refs(
+        path: tuple[str | int, ...],
+        ids: list[str],
+        known: set[str] | dict[str, Measure],
+        what: str,
+        keyed: bool = False,
+    ) -> None:
+        """Report ids not in ``known``; ``keyed``: the ids are mapping keys, not list items."""
+        for j, x in enumerate(ids):
+            if x not in known:
+                where = (*path, x if keyed else j)
+                out.append(P(where, f"unknown {what} {x!r}", f"use {what} ids: {', '.join(known)}"))
+
     for i, p in enumerate(s.policies):
         order = getattr(p, "order", None)
         if isinstance(order, list):
-            for j, cid in enumerate(order):
-                if cid not in cset:
-                    out.append(
-                        P(
-                            ("policies", i, "order", j),
-                            f"unknown concern {cid!r}",
-                            f"use concern ids: {', '.join(concerns)}",
-                        )
-                    )
+            refs(("policies", i, "order"), order, cset, "concern")
             for j in _dupes(order):
                 out.append(
                     P(
@@ -342,56 +348,24 @@ def cross_check(s: Scenario) -> list[CrossReferenceProblem]:
                         "list each concern once",
                     )
                 )
-        relief = getattr(p, "relief", None)
-        if relief is not None:
-            for cid, actions in relief.items():
-                if cid not in cset:
-                    out.append(
-                        P(
-                            ("policies", i, "relief", cid),
-                            f"unknown concern {cid!r}",
-                            f"relief is keyed by concern id: {', '.join(concerns)}",
-                        )
-                    )
-                for j, act in enumerate(actions):
-                    if act.measure not in measures:
-                        out.append(
-                            P(
-                                ("policies", i, "relief", cid, j, "measure"),
-                                f"unknown measure {act.measure!r}",
-                                f"use measure ids: {', '.join(measures)}",
-                            )
-                        )
+        relief = getattr(p, "relief", None) or {}
+        refs(("policies", i, "relief"), list(relief), cset, "concern", keyed=True)
+        for cid, actions in relief.items():
+            refs(("policies", i, "relief", cid), [a.measure for a in actions], measures, "measure")
         demands = getattr(p, "demands", None)
         if isinstance(demands, list):
-            for j, cid in enumerate(demands):
-                if cid not in cset:
-                    out.append(
-                        P(
-                            ("policies", i, "demands", j),
-                            f"unknown concern {cid!r}",
-                            f"use concern ids: {', '.join(concerns)}",
-                        )
+            refs(("policies", i, "demands"), demands, cset, "concern")
+        tranches = getattr(p, "tranches", None) or []
+        refs(("policies", i, "tranches"), tranches, measures, "measure")
+        for j, mid in enumerate(tranches):
+            if mid in measures and measures[mid].status != "potential":
+                out.append(
+                    P(
+                        ("policies", i, "tranches", j),
+                        f"tranche {mid!r} has status {measures[mid].status!r}",
+                        "a tranche must be a measure with status: potential",
                     )
-        tranches = getattr(p, "tranches", None)
-        if tranches is not None:
-            for j, mid in enumerate(tranches):
-                if mid not in measures:
-                    out.append(
-                        P(
-                            ("policies", i, "tranches", j),
-                            f"unknown measure {mid!r}",
-                            f"use measure ids: {', '.join(measures)}",
-                        )
-                    )
-                elif measures[mid].status != "potential":
-                    out.append(
-                        P(
-                            ("policies", i, "tranches", j),
-                            f"tranche {mid!r} has status {measures[mid].status!r}",
-                            "a tranche must be a measure with status: potential",
-                        )
-                    )
+                )
     for who in s.votes:
         if who not in powers:
             out.append(
