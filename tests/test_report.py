@@ -156,8 +156,8 @@ def test_every_number_in_rows_has_its_unit(scenario, timelines):
     for row in comparison_rows(scenario, timelines):
         for actor in ("target", "usa", "russia"):
             assert row[f"utility of {actor}"].endswith("(discounted sum, payoff units)")
-        assert row["pressure at end"] == "0.0 payoff units"
-        assert row["mean pressure"].startswith(f"{num(1 / 24)} payoff units")
+        assert row["pressure at end"] == "0.0 payoff units per month"
+        assert row["mean pressure"].startswith(f"{num(1 / 24)} payoff units per month")
     row = comparison_rows(scenario, timelines)[0]
     assert row["utility of target"] == "−2.0 (discounted sum, payoff units)"
 
@@ -231,7 +231,7 @@ def test_run_table_and_period_rows_merge_quiet_periods(scenario, timelines):
     assert rows[1]["verified"] == "a"
     assert rows[1]["proposals"] == "freeze:m1 @unsc (relieve): usa yes, russia yes → passed"
     assert rows[2]["proposals"] == "nothing happens"
-    assert all(r["pressure"].endswith("payoff units") for r in rows)
+    assert all(r["pressure"].endswith("payoff units per month") for r in rows)
     text = rendered(run_table(scenario, timelines["step-by-step"]))
     assert "freeze:m1" in text and "2–23" in text
 

@@ -162,7 +162,7 @@ def compare_cmd(
     strategy: StrategyOpt = None,
 ) -> None:
     """Run every policy of a scenario side by side."""
-    from ..report import comparison_table, verdict
+    from ..report import comparison_table
 
     _check_strategy(strategy)
     s = _load(scenario)
@@ -170,9 +170,7 @@ def compare_cmd(
     if json_out:
         _print_json({pid: r.to_dict() for pid, r in results.items()})
         return
-    tls = _timelines(results)
-    out.print(comparison_table(s, tls))
-    out.print(verdict(s, tls), highlight=False)
+    out.print(comparison_table(s, _timelines(results)))
 
 
 @app.command()

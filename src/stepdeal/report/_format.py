@@ -193,3 +193,8 @@ def and_list(items: list[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def per_period(scenario: Scenario) -> str:
+    """Unit of a per-period amount (impact, pressure, payoff): '<unit> per <period>'."""
+    return f"{scenario.unit} per {scenario.period}"

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from .. import __version__
 from ..scenario import Scenario
 from ..sim import Timeline
-from ._format import num, policy_kind
+from ._format import num, per_period, policy_kind
 from .plots import pressure_figure, timeline_figure, utilities_figure
 from .tables import comparison_rows, period_rows, verdict
 
@@ -120,6 +120,7 @@ def _run_html(scenario: Scenario, tl: Timeline) -> str:
 
 def _scenario_html(scenario: Scenario) -> str:
     unit = _e(scenario.unit)
+    flow = _e(per_period(scenario))
     parts = []
     if scenario.note:
         parts.append(f"<p>{_e(scenario.note)}</p>")
@@ -135,7 +136,7 @@ def _scenario_html(scenario: Scenario) -> str:
     concerns = "".join(
         f"<tr><td><code>{_e(c.id)}</code></td><td>{_e(c.name or '')}</td>"
         f'<td class="num">{_e(num(c.cost))} {unit}</td>'
-        f'<td class="num">{_e(num(c.upkeep))} {unit}</td>'
+        f'<td class="num">{_e(num(c.upkeep))} {flow}</td>'
         f"<td>{_e(', '.join(f'{k}: {num(v)}' for k, v in c.value.items()) or '—')}</td>"
         f'<td class="num">{_e(num(c.verify))}</td></tr>'
         for c in scenario.concerns
@@ -150,14 +151,14 @@ def _scenario_html(scenario: Scenario) -> str:
         measures = "".join(
             f"<tr><td><code>{_e(m.id)}</code></td><td>{_e(m.name or '')}</td>"
             f"<td>{_e(m.issuer)}</td><td>{_e(m.status)}</td>"
-            f'<td class="num">{_e(num(m.impact))} {unit}</td>'
+            f'<td class="num">{_e(num(m.impact))} {flow}</td>'
             f"<td>{_e(', '.join(f'{k}: {num(v)}' for k, v in m.burden.items()) or '—')}</td>"
             f'<td class="num">{_e(num(m.curtail))}</td></tr>'
             for m in scenario.measures
         )
         parts.append(
             "<table><thead><tr><th>measure</th><th>name</th><th>issuer</th>"
-            f"<th>initial status</th><th>impact on target</th><th>burden on powers ({unit})</th>"
+            f"<th>initial status</th><th>impact on target</th><th>burden on powers ({flow})</th>"
             f"<th>share left when curtailed</th></tr></thead><tbody>{measures}</tbody></table>"
         )
     return "".join(parts)
@@ -199,8 +200,8 @@ def render_html(scenario: Scenario, timelines: dict[str, Timeline]) -> str:
             "What happened under each policy: steps (numbered concerns, "
             "filled once verified), relief, tranches imposed and vetoes (lettered measures).",
         ),
-        (pressure_figure, f"Pressure on the target per {scenario.period} ({scenario.unit})."),
-        (utilities_figure, f"Discounted utility of every actor ({scenario.unit})."),
+        (pressure_figure, f"Pressure on the target ({per_period(scenario)})."),
+        (utilities_figure, f"Discounted utility of every actor ({scenario.unit}, discounted sum)."),
     )
     for make, caption in captions:
         fig = make(scenario, timelines)

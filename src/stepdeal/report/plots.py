@@ -21,7 +21,7 @@ from matplotlib.transforms import ScaledTranslation, Transform
 
 from ..scenario import Scenario
 from ..sim import Timeline
-from ._format import calendar_label, facts, short
+from ._format import calendar_label, facts, per_period, short
 
 POLICY_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2"]
 LINESTYLES = ["-", "--", ":", "-."]
@@ -387,7 +387,7 @@ def _draw_pressure(ax: Axes, scenario: Scenario, timelines: dict[str, Timeline])
             linewidth=2.6 - 1.4 * i / max(1, n),
             alpha=0.9,
         )
-    ax.set_ylabel(f"pressure on target\n({scenario.unit})")
+    ax.set_ylabel(f"pressure on target\n({per_period(scenario)})")
     ax.set_ylim(bottom=0)
     ax.margins(y=0.15)
     _setup_x(ax, scenario, horizon)

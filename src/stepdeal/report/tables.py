@@ -20,6 +20,7 @@ from ._format import (
     close,
     facts,
     num,
+    per_period,
     policy_kind,
     target_utility,
     when,
@@ -34,10 +35,15 @@ def utility_label(actor_id: str) -> str:
     return f"utility of {actor_id}"
 
 
-def comparison_row(scenario: Scenario, tl: Timeline) -> dict[str, str]:
-    """The comparison row of one timeline (see :func:`comparison_rows`)."""
+def comparison_row(scenario: Scenario, tl: Timeline, with_units: bool = True) -> dict[str, str]:
+    """The comparison row of one timeline (see :func:`comparison_rows`).
+
+    ``with_units=False`` leaves the unit out of the cells (for a table that states
+    it once in its title).
+    """
     f = facts(scenario, tl)
-    unit = scenario.unit
+    unit = scenario.unit if with_units else ""
+    flow = per_period(scenario) if with_units else ""
     n = len(scenario.concerns)
     pressure = tl.pressure()
     row: dict[str, str] = {
@@ -54,10 +60,10 @@ def comparison_row(scenario: Scenario, tl: Timeline) -> dict[str, str]:
             for v in f.vetoes
         )
         or NONE,
-        "pressure at end": f"{num(pressure[-1])} {unit}" if pressure else "n/a",
+        "pressure at end": f"{num(pressure[-1])} {flow}".rstrip() if pressure else "n/a",
         "mean pressure": (
-            f"{num(sum(pressure) / len(pressure))} {unit} (mean over {len(pressure)} "
-            f"{scenario.period}s)"
+            f"{num(sum(pressure) / len(pressure))} {flow}".rstrip()
+            + f" (mean over {len(pressure)} {scenario.period}s)"
             if pressure
             else "n/a"
         ),
@@ -65,12 +71,16 @@ def comparison_row(scenario: Scenario, tl: Timeline) -> dict[str, str]:
     for actor in scenario.actors:
         u = tl.utilities.get(actor.id)
         row[utility_label(actor.id)] = (
-            f"{num(u)} (discounted sum, {unit})" if u is not None else "n/a"
+            (f"{num(u)} (discounted sum, {unit})" if with_units else num(u))
+            if u is not None
+            else "n/a"
         )
     expected = tl.extras.get("expected_target_utility")
     if isinstance(expected, int | float):
         row["expected target utility"] = (
             f"{num(float(expected))} (discounted sum, {unit}; mean over verification draws)"
+            if with_units
+            else f"{num(float(expected))} (mean over verification draws)"
         )
     why = why_text(scenario, tl)
     if why is not None:
@@ -155,10 +165,12 @@ def verdict(scenario: Scenario, timelines: dict[str, Timeline]) -> str:
 
 def comparison_table(scenario: Scenario, timelines: dict[str, Timeline]) -> Table:
     """A terminal table: policies as columns, the rows of :func:`comparison_rows` as rows."""
-    rows = comparison_rows(scenario, timelines)
+    rows = [comparison_row(scenario, tl, with_units=False) for tl in timelines.values()]
     title = scenario.title or scenario.name
     table = Table(
-        title=f"{title} — policies compared",
+        title=f"{title} — policies compared\n(pressure in {per_period(scenario)}; utilities in "
+        f"{scenario.unit}, discounted sums over {scenario.horizon} {scenario.period}s "
+        "plus the tail)",
         caption=verdict(scenario, timelines),
         show_lines=True,
         expand=False,
@@ -207,7 +219,6 @@ def period_rows(scenario: Scenario, timeline: Timeline) -> list[dict[str, str]]:
     by_t: dict[int, list[Event]] = {}
     for e in timeline.events:
         by_t.setdefault(e.t, []).append(e)
-    unit = scenario.unit
     out: list[dict[str, str]] = []
     quiet_from: int | None = None
 
@@ -232,7 +243,7 @@ def period_rows(scenario: Scenario, timeline: Timeline) -> list[dict[str, str]]:
                 "steps": "",
                 "verified": "",
                 "proposals": "nothing happens" if end > quiet_from else "",
-                "pressure": f"{num(p)} {unit}",
+                "pressure": f"{num(p)} {per_period(scenario)}",
             }
         )
         quiet_from = None
@@ -258,7 +269,7 @@ def period_rows(scenario: Scenario, timeline: Timeline) -> list[dict[str, str]]:
                     str(e.data["concern"]) for e in events if e.kind == "verified"
                 ),
                 "proposals": "\n".join(_proposal_lines(events)),
-                "pressure": f"{num(rec.pressure)} {unit}",
+                "pressure": f"{num(rec.pressure)} {per_period(scenario)}",
             }
         )
     if timeline.periods:

@@ -179,7 +179,9 @@ class Scenario(Documented):
     title: str | None = None
     period: str = Field(min_length=1, description="label of one period, e.g. month")
     unit: str = Field(
-        "payoff units", description="unit of every payoff number (cost, impact, value, burden)"
+        "payoff units",
+        description="money unit of payoffs: one-off costs and utilities are in this unit, "
+        "per-period amounts (upkeep, value, impact, burden, pressure) in this unit per period",
     )
     start: str | None = Field(None, description="calendar label of t = 0, e.g. 2011-07")
     horizon: int = Field(ge=1, le=10_000, description="periods simulated/solved: t = 0..horizon-1")
