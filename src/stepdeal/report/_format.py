@@ -143,7 +143,12 @@ def facts(scenario: Scenario, tl: Timeline) -> Facts:
                 f.tranches.append((str(e.data["measure"]), e.t))
     f.vetoes = tl.vetoes()
     taken = {c for c, _ in f.taken}
-    f.stalled_on = next((c for c in policy_order(scenario, tl.policy) if c not in taken), None)
+    remaining = [c for c in policy_order(scenario, tl.policy) if c not in taken]
+    policy = scenario.policy(tl.policy)
+    if remaining and getattr(policy, "strict", False):
+        f.stalled_on = remaining[0]  # the next concern in the strict order
+    elif remaining:
+        f.stalled_on = f"{len(remaining)} left (free order: {', '.join(remaining)})"
     return f
 
 
