@@ -27,13 +27,19 @@ import json, resource, sys, time
 sys.path.insert(0, {here!r})
 from generate import benchmark_scenario
 from stepdeal.mechanisms import compile_game
-from stepdeal.solve import solve_best_response
+from stepdeal.solve import StateGraphTooLarge, solve_best_response
 s = benchmark_scenario({nc}, {nm}, {h}, seed=0, verify_low={vlow})
 g = compile_game(s, {policy!r})
 times = []
 for _ in range({repeat}):
     t = time.perf_counter()
-    br = solve_best_response(g)
+    try:
+        br = solve_best_response(g)
+    except StateGraphTooLarge as exc:
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(json.dumps({{"refused": str(exc), "seconds": time.perf_counter() - t,
+                          "rss_mib": rss / 1024}}))
+        raise SystemExit(0)
     times.append(time.perf_counter() - t)
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
 print(json.dumps({{"best": min(times), "median": sorted(times)[len(times) // 2],
@@ -81,9 +87,16 @@ def main() -> None:
     for policy, nc, nm, h, vlow in cases:
         rep = 1 if (policy, nc, nm, h, vlow) in SLOW else args.repeat
         r = run_case(policy, nc, nm, h, vlow, rep)
+        verify = "1" if vlow >= 1 else f"U[{vlow}, 1]"
+        if "refused" in r:
+            print(
+                f"| {policy} | {verify} | {h} | {nc} | {nm} | refused: over the default budget "
+                f"| | | | {r['seconds']:.1f} (to refusal) | | {r['rss_mib']:.0f} |",
+                flush=True,
+            )
+            continue
         st = r["stats"]
         assert isinstance(st, dict)
-        verify = "1" if vlow >= 1 else f"U[{vlow}, 1]"
         print(
             f"| {policy} | {verify} | {h} | {nc} | {nm} | {st['states']} | {r['max_layer']} "
             f"| {st['state_actions']} | {st['chance_edges']} | {r['best']:.3f} "

@@ -109,3 +109,21 @@ def test_report_unwritable_path_exit_2(tiny_file: Path) -> None:
 def test_missing_scenario_exit_2() -> None:
     r = invoke("run", "no-such-scenario")
     assert r.exit_code == 2 and "iran-2011" in r.output
+
+
+def test_state_graph_budget_is_a_clear_error(tmp_path: Path) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+    from generate import benchmark_scenario
+
+    from stepdeal.mechanisms import compile_game
+    from stepdeal.solve import StateGraphTooLarge, solve_best_response
+
+    g = compile_game(benchmark_scenario(8, 6, 12), "grand-bargain")
+    try:
+        solve_best_response(g, max_size=1000)
+    except StateGraphTooLarge as exc:
+        assert "strict" in str(exc) and "1,000" in str(exc)
+    else:
+        raise AssertionError("expected StateGraphTooLarge")

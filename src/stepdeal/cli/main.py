@@ -19,6 +19,7 @@ from .. import __version__
 from ..api import Run, as_scenario, compare, run
 from ..scenario import Scenario, ScenarioError, builtin_names, json_schema, load_scenario
 from ..scenario.loader import builtin_text
+from ..solve import StateGraphTooLarge
 
 app = typer.Typer(
     name="stepdeal",
@@ -143,11 +144,22 @@ def run_cmd(
     _check_strategy(strategy)
     s = _load(scenario)
     pid = _policy_or_fail(s, policy)
-    result = run(s, pid, strategy, seed)
+    try:
+        result = run(s, pid, strategy, seed)
+    except StateGraphTooLarge as exc:
+        _fail([f"{scenario}: {exc}"])
     if json_out:
         _print_json(result.to_dict())
         return
     out.print(run_table(s, result.timeline))
+
+
+def _compare(ref: str, s: Scenario, strategy: str | None, seed: int) -> dict[str, Run]:
+    try:
+        return compare(s, strategy, seed)
+    except StateGraphTooLarge as exc:
+        _fail([f"{ref}: {exc}"])
+    raise AssertionError("unreachable")
 
 
 def _timelines(results: dict[str, Run]) -> dict[str, Any]:
@@ -166,7 +178,7 @@ def compare_cmd(
 
     _check_strategy(strategy)
     s = _load(scenario)
-    results = compare(s, strategy, seed)
+    results = _compare(scenario, s, strategy, seed)
     if json_out:
         _print_json({pid: r.to_dict() for pid, r in results.items()})
         return
@@ -190,7 +202,7 @@ def report(
 
     _check_strategy(strategy)
     s = _load(scenario)
-    tls = _timelines(compare(s, strategy, seed))
+    tls = _timelines(_compare(scenario, s, strategy, seed))
     try:
         path = write_html(s, tls, output)
         if png is not None:

@@ -48,6 +48,29 @@ from ..mechanisms.rules import allowed_actions, resolve, target_payoff
 from ..mechanisms.state import Keys, as_keys, pack, unique_states
 
 TIE_TOLERANCE = 1e-9
+#: default budget of stored graph elements (states + state-action pairs + chance edges,
+#: summed over periods); about 40 bytes each, so the default keeps a solve under ~2 GiB
+DEFAULT_MAX_SIZE = 30_000_000
+
+
+class StateGraphTooLarge(ValueError):
+    """The reachable state graph exceeds the size budget; nothing was solved."""
+
+
+class _Budget:
+    def __init__(self, game: Game, limit: int) -> None:
+        self.game, self.limit, self.used = game, limit, 0
+
+    def take(self, n: int, t: int, what: str) -> None:
+        self.used += int(n)
+        if self.used > self.limit:
+            raise StateGraphTooLarge(
+                f"the reachable state graph of policy {self.game.policy.id!r} exceeds the "
+                f"budget of "
+                f"{self.limit:,} elements (reached at period {t} while adding {n:,} {what}). "
+                "Fix: use a strict step order (strict: true), fewer concerns with 0 < verify < 1, "
+                "a shorter horizon, or raise max_size if the machine has the memory"
+            )
 
 
 @dataclass
@@ -140,10 +163,11 @@ def _merge(C: U8, M: U8) -> tuple[U8, U8, I64, Keys]:
     return C[first], M[first], inverse, keys
 
 
-def _forward(game: Game, t: int, layer: Layer) -> Layer:
+def _forward(game: Game, t: int, layer: Layer, budget: _Budget) -> Layer:
     """Fill the transitions of ``layer``; return the next layer (states only)."""
     allowed = allowed_actions(game, layer.C)
     pair_state, pair_action = np.nonzero(allowed)
+    budget.take(pair_state.size, t, "state-action pairs")
     taken: B = game.action_mask[pair_action]
     layer.pair_state = pair_state.astype(np.int64)
     layer.pair_action = pair_action.astype(np.int64)
@@ -161,6 +185,7 @@ def _forward(game: Game, t: int, layer: Layer) -> Layer:
             continue
         p = float(game.verify[i])
         n = C.shape[0]
+        budget.take(n + pend.size, t, "chance edges")
         parent = np.concatenate([np.arange(n), pend])
         prob = np.ones(parent.size)
         prob[pend] = 1.0 - p
@@ -173,17 +198,23 @@ def _forward(game: Game, t: int, layer: Layer) -> Layer:
     M_end, _ = resolve(game, t, C, M)
     layer.end_payoff = target_payoff(game, C, M_end)
     C_next, M_next, layer.end_next, keys = _merge(C, M_end)
+    budget.take(C_next.shape[0], t, "states")
     return Layer(C_next, M_next, keys)
 
 
-def solve_best_response(game: Game) -> BestResponse:
-    """Solve the target's problem exactly; see the module docstring for the maths."""
+def solve_best_response(game: Game, max_size: int = DEFAULT_MAX_SIZE) -> BestResponse:
+    """Solve the target's problem exactly; see the module docstring for the maths.
+
+    Raises :class:`StateGraphTooLarge` (before using more memory) when the graph
+    would exceed ``max_size`` stored elements.
+    """
     start = time.perf_counter()
+    budget = _Budget(game, max_size)
     C0, M0 = game.initial_state()
     C0, M0 = C0[None, :], M0[None, :]
     layers = [Layer(C0, M0, as_keys(pack(C0, M0)))]
     for t in range(game.horizon):
-        layers.append(_forward(game, t, layers[t]))
+        layers.append(_forward(game, t, layers[t], budget))
     delta = game.target_discount
     last = layers[game.horizon]
     last.V = tail_value(game, last.C, last.M)
@@ -229,4 +260,12 @@ def reachable_counts(result: BestResponse) -> NDArray[np.int64]:
     return np.array([L.n_states for L in result.layers], dtype=np.int64)
 
 
-__all__ = ["BestResponse", "Layer", "reachable_counts", "solve_best_response", "tail_value"]
+__all__ = [
+    "DEFAULT_MAX_SIZE",
+    "BestResponse",
+    "Layer",
+    "StateGraphTooLarge",
+    "reachable_counts",
+    "solve_best_response",
+    "tail_value",
+]
