@@ -15,6 +15,7 @@ from stepdeal.mechanisms import compile_game
 from stepdeal.scenario import Scenario
 from stepdeal.sim import simulate
 from stepdeal.solve import Optimal, solve_best_response
+from stepdeal.solve.explain import state_at_start
 
 from . import reference
 from .strategies import scenarios
@@ -52,3 +53,22 @@ def test_simulated_optimal_utility_averages_to_solver_value(s: Scenario) -> None
     if np.all((game.verify == 0) | (game.verify == 1)):
         tl = simulate(game, Optimal(game, sol), rng=1)
         assert _close(tl.utilities["tgt"], sol.value)
+        for p, v in sol.power_value.items():
+            assert _close(tl.utilities[p], v), (p, tl.utilities[p], v)
+
+
+@settings(max_examples=100, deadline=None)
+@given(scenarios())
+def test_subgame_values_equal_full_solve(s: Scenario) -> None:
+    """Solving from a state on the path gives the same values as the full solve there."""
+    game = compile_game(s, "pol")
+    sol = solve_best_response(game)
+    tl = simulate(game, Optimal(game, sol), rng=2)
+    t = s.horizon // 2
+    C, M = state_at_start(game, tl, t)
+    sub = solve_best_response(game, start=(t, C, M))
+    full = sol.values(t, C, M)
+    assert _close(sub.value, full["tgt"])
+    for p, v in sub.power_value.items():
+        assert _close(v, full[p])
+    assert sub.action(t, C, M) == sol.action(t, C, M)

@@ -105,6 +105,13 @@ class Game:
     tranches: I64
     actions: tuple[tuple[int, ...], ...]  # canonical action list, index 0 = no step
     action_mask: B = field(repr=False)  # (n_actions, n_concerns)
+    #: extra per-period payment to the target while a concern is verified (analysis only:
+    #: the hold-up search adds relief here; zero for every scenario file)
+    bonus: F64 = field(default_factory=lambda: np.zeros(0), repr=False)
+
+    def __post_init__(self) -> None:
+        if self.bonus.size != len(self.concern_ids):
+            object.__setattr__(self, "bonus", np.zeros(len(self.concern_ids)))
 
     @property
     def n_concerns(self) -> int:

@@ -232,7 +232,7 @@ def pressure(game: Game, M: U8) -> F64:
 
 def target_payoff(game: Game, C: U8, M: U8, taken: B | None = None) -> F64:
     """Target's per-period payoff on end-of-period state; ``taken``: steps taken this period."""
-    u: F64 = -pressure(game, M) - (C != OPEN) @ game.upkeep
+    u: F64 = -pressure(game, M) - (C != OPEN) @ game.upkeep + (C == VERIFIED) @ game.bonus
     if taken is not None:
         u = u - taken @ game.cost
     return u

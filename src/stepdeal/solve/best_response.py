@@ -44,7 +44,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..mechanisms.game import F64, I64, PENDING, U8, VERIFIED, B, Game
-from ..mechanisms.rules import allowed_actions, resolve, target_payoff
+from ..mechanisms.rules import allowed_actions, power_payoffs, resolve, target_payoff
 from ..mechanisms.state import Keys, as_keys, pack, unique_states
 
 TIE_TOLERANCE = 1e-9
@@ -96,9 +96,11 @@ class Layer:
     pair_x: I64 = field(default_factory=lambda: np.zeros(0, np.int64))  # state after the steps
     stages: list[ChanceStage] = field(default_factory=list)
     end_payoff: F64 = field(default_factory=lambda: np.zeros(0))  # per post-verification state
+    end_payoff_p: F64 = field(default_factory=lambda: np.zeros((0, 0)))  # powers' payoffs
     end_next: I64 = field(default_factory=lambda: np.zeros(0, np.int64))  # its end state
     Q: F64 = field(default_factory=lambda: np.zeros(0))  # per (state, action)
     V: F64 = field(default_factory=lambda: np.zeros(0))  # per state
+    VP: F64 = field(default_factory=lambda: np.zeros((0, 0)))  # powers' values per state
     best: I64 = field(default_factory=lambda: np.zeros(0, np.int64))  # action index per state
 
     @property
@@ -119,7 +121,7 @@ class BestResponse:
     """The solved target policy and its value, with how it was obtained."""
 
     game: Game
-    layers: list[Layer]  # layers[t] for t = 0..H (layer H holds only states and tail values)
+    layers: list[Layer]  # layers[t - t0] for t = t0..H (the last holds states and tail values)
     value: float  # expected utility of the target from the initial state
     status: str = "exact"
     method: str = "backward induction over reachable (period, state) graph"
@@ -127,15 +129,30 @@ class BestResponse:
     n_states: int = 0  # sum over periods of reachable states
     n_pairs: int = 0  # sum of (state, action) pairs
     n_outcomes: int = 0  # sum of chance-stage edges
+    t0: int = 0  # first period solved (a sub-game may start later than 0)
+    power_value: dict[str, float] = field(default_factory=dict)  # powers' expected utilities
+
+    def layer(self, t: int) -> Layer:
+        if not self.t0 <= t <= self.t0 + len(self.layers) - 1:
+            raise KeyError(f"period {t} is outside the solved range {self.t0}..{self.game.horizon}")
+        return self.layers[t - self.t0]
 
     def action(self, t: int, C: U8, M: U8) -> tuple[int, ...]:
         """Optimal step set (concern indices) in period ``t`` and state ``(C, M)``."""
-        layer = self.layers[t]
+        layer = self.layer(t)
         return self.game.actions[int(layer.best[layer.index(C, M)])]
+
+    def values(self, t: int, C: U8, M: U8) -> dict[str, float]:
+        """Every actor's expected utility from period ``t`` on, discounted to ``t``."""
+        layer = self.layer(t)
+        s = layer.index(C, M)
+        out = {self.game.target_id: float(layer.V[s])}
+        out.update({p: float(layer.VP[s, k]) for k, p in enumerate(self.game.power_ids)})
+        return out
 
     def q_values(self, t: int, C: U8, M: U8) -> dict[tuple[int, ...], float]:
         """Value of every allowed step set in period ``t`` and state ``(C, M)``."""
-        layer = self.layers[t]
+        layer = self.layer(t)
         s = layer.index(C, M)
         rows = np.flatnonzero(layer.pair_state == s)
         return {self.game.actions[int(layer.pair_action[r])]: float(layer.Q[r]) for r in rows}
@@ -158,14 +175,24 @@ def tail_value(game: Game, C: U8, M: U8) -> F64:
     return target_payoff(game, C, M) / (1.0 - game.target_discount)
 
 
+def power_tail_values(game: Game, C: U8, M: U8) -> F64:
+    """``(n, n_powers)`` tail values of the powers."""
+    if not game.tail_persist:
+        return np.zeros((C.shape[0], game.n_powers))
+    out: F64 = power_payoffs(game, C, M) / (1.0 - game.power_discount[None, :])
+    return out
+
+
 def _merge(C: U8, M: U8) -> tuple[U8, U8, I64, Keys]:
     first, inverse, keys = unique_states(C, M)
     return C[first], M[first], inverse, keys
 
 
-def _forward(game: Game, t: int, layer: Layer, budget: _Budget) -> Layer:
+def _forward(game: Game, t: int, layer: Layer, budget: _Budget, forbid: int | None) -> Layer:
     """Fill the transitions of ``layer``; return the next layer (states only)."""
     allowed = allowed_actions(game, layer.C)
+    if forbid is not None:
+        allowed &= ~game.action_mask[:, forbid][None, :]
     pair_state, pair_action = np.nonzero(allowed)
     budget.take(pair_state.size, t, "state-action pairs")
     taken: B = game.action_mask[pair_action]
@@ -197,39 +224,65 @@ def _forward(game: Game, t: int, layer: Layer, budget: _Budget) -> Layer:
     # (3) proposals and votes
     M_end, _ = resolve(game, t, C, M)
     layer.end_payoff = target_payoff(game, C, M_end)
+    layer.end_payoff_p = power_payoffs(game, C, M_end)
     C_next, M_next, layer.end_next, keys = _merge(C, M_end)
     budget.take(C_next.shape[0], t, "states")
     return Layer(C_next, M_next, keys)
 
 
-def solve_best_response(game: Game, max_size: int = DEFAULT_MAX_SIZE) -> BestResponse:
+def _expect(st: ChanceStage, E: F64) -> F64:
+    """Expectation over one chance stage (``E`` per child; 1-D or 2-D by actor)."""
+    w = st.prob[:, None] * E[st.child] if E.ndim == 2 else st.prob * E[st.child]
+    if E.ndim == 1:
+        return np.asarray(np.bincount(st.parent, weights=w, minlength=st.n_parents), np.float64)
+    out = np.zeros((st.n_parents, E.shape[1]))
+    np.add.at(out, st.parent, w)
+    return out
+
+
+def solve_best_response(
+    game: Game,
+    max_size: int = DEFAULT_MAX_SIZE,
+    start: tuple[int, U8, U8] | None = None,
+    forbid: int | None = None,
+) -> BestResponse:
     """Solve the target's problem exactly; see the module docstring for the maths.
+
+    ``start = (t0, C, M)`` solves the sub-game from period ``t0`` in state ``(C, M)``
+    (default: period 0, initial state); ``forbid`` is a concern index the target may
+    never take (used for "gain vs never"). The powers' expected utilities under the
+    target's best response are computed alongside (ties between target actions are
+    broken as documented; powers follow their vote rules).
 
     Raises :class:`StateGraphTooLarge` (before using more memory) when the graph
     would exceed ``max_size`` stored elements.
     """
-    start = time.perf_counter()
+    clock = time.perf_counter()
     budget = _Budget(game, max_size)
-    C0, M0 = game.initial_state()
-    C0, M0 = C0[None, :], M0[None, :]
+    if start is None:
+        t0, (C0, M0) = 0, game.initial_state()
+    else:
+        t0, C0, M0 = start
+    C0, M0 = np.asarray(C0, np.uint8)[None, :], np.asarray(M0, np.uint8)[None, :]
     layers = [Layer(C0, M0, as_keys(pack(C0, M0)))]
-    for t in range(game.horizon):
-        layers.append(_forward(game, t, layers[t], budget))
+    for t in range(t0, game.horizon):
+        layers.append(_forward(game, t, layers[t - t0], budget, forbid))
     delta = game.target_discount
-    last = layers[game.horizon]
+    dp = game.power_discount[None, :]
+    last = layers[-1]
     last.V = tail_value(game, last.C, last.M)
-    for t in range(game.horizon - 1, -1, -1):
-        layer, nxt = layers[t], layers[t + 1]
+    last.VP = power_tail_values(game, last.C, last.M)
+    for t in range(game.horizon - 1, t0 - 1, -1):
+        layer, nxt = layers[t - t0], layers[t - t0 + 1]
         E = layer.end_payoff + delta * nxt.V[layer.end_next]
+        EP = layer.end_payoff_p + dp * nxt.VP[layer.end_next]
         for st in reversed(layer.stages):
-            E = np.asarray(
-                np.bincount(st.parent, weights=st.prob * E[st.child], minlength=st.n_parents),
-                dtype=np.float64,
-            )
+            E = _expect(st, E)
+            EP = _expect(st, EP)
         layer.Q = E[layer.pair_x] - layer.pair_cost
-        layer.best, layer.V = _argmax_first(
-            layer.pair_state, layer.pair_action, layer.Q, layer.n_states
-        )
+        chosen = _argmax_first(layer.pair_state, layer.Q, layer.n_states)
+        layer.best, layer.V = layer.pair_action[chosen], layer.Q[chosen]
+        layer.VP = EP[layer.pair_x[chosen]]
     n_states = sum(L.n_states for L in layers)
     n_pairs = sum(int(L.pair_state.size) for L in layers)
     n_edges = sum(int(st.parent.size) for L in layers for st in L.stages)
@@ -237,22 +290,24 @@ def solve_best_response(game: Game, max_size: int = DEFAULT_MAX_SIZE) -> BestRes
         game=game,
         layers=layers,
         value=float(layers[0].V[0]),
-        seconds=time.perf_counter() - start,
+        seconds=time.perf_counter() - clock,
+        t0=t0,
+        power_value={p: float(layers[0].VP[0, k]) for k, p in enumerate(game.power_ids)},
         n_states=n_states,
         n_pairs=n_pairs,
         n_outcomes=n_edges,
     )
 
 
-def _argmax_first(pair_state: I64, pair_action: I64, Q: F64, n_states: int) -> tuple[I64, F64]:
-    """Per state, the first action (canonical order) within tolerance of the best."""
+def _argmax_first(pair_state: I64, Q: F64, n_states: int) -> I64:
+    """Per state, the pair of the first action (canonical order) within tolerance of the best."""
     starts = np.searchsorted(pair_state, np.arange(n_states))
     best_q = np.maximum.reduceat(Q, starts)
     tol = TIE_TOLERANCE * np.maximum(1.0, np.abs(best_q))
     ok = (best_q - tol)[pair_state] <= Q
     idx = np.where(ok, np.arange(Q.size), Q.size)
-    chosen = np.minimum.reduceat(idx, starts)
-    return pair_action[chosen].astype(np.int64), Q[chosen]
+    chosen: I64 = np.minimum.reduceat(idx, starts).astype(np.int64)
+    return chosen
 
 
 def reachable_counts(result: BestResponse) -> NDArray[np.int64]:
