@@ -127,3 +127,25 @@ def test_state_graph_budget_is_a_clear_error(tmp_path: Path) -> None:
         assert "strict" in str(exc) and "1,000" in str(exc)
     else:
         raise AssertionError("expected StateGraphTooLarge")
+
+
+def test_check_json_contract() -> None:
+    r = invoke("check", "holdup-demo", "--policy", "step-by-step", "--json")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    assert {"steps", "votes", "holdup"} <= d.keys()
+    for s in d["steps"]:
+        assert set(s) >= {"concern", "period", "gain_vs_wait", "gain_vs_never"}
+    for v in d["votes"]:
+        assert set(v) >= {"period", "institution", "member", "proposal", "vote", "gain_vs_opposite"}
+    assert set(d["holdup"]) == {"concern", "period", "extra_relief"}
+
+
+def test_check_table() -> None:
+    r = invoke("check", "holdup-demo", "--policy", "step-by-step")
+    assert r.exit_code == 0 and "Hold-up at c" in r.output
+
+
+def test_negative_seed_is_a_clear_error(tiny_file: Path) -> None:
+    r = invoke("run", str(tiny_file), "--seed", "-1")
+    assert r.exit_code == 2 and "Traceback" not in r.output

@@ -35,7 +35,10 @@ err = Console(stderr=True)
 ScenarioArg = Annotated[
     str, typer.Argument(help="a built-in scenario name (see `stepdeal list`) or a YAML file")
 ]
-SeedOpt = Annotated[int, typer.Option("--seed", help="seed of the verification draws")]
+SeedOpt = Annotated[
+    int, typer.Option("--seed", min=0, help="seed of the verification draws (a whole number ≥ 0)")
+]
+BuiltinArg = Annotated[str, typer.Argument(help="a built-in scenario name (see `stepdeal list`)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of tables")]
 StrategyOpt = Annotated[
     str | None,
@@ -84,7 +87,7 @@ def list_cmd() -> None:
 
 
 @app.command()
-def show(name: ScenarioArg) -> None:
+def show(name: BuiltinArg) -> None:
     """Print a built-in scenario's YAML (a starting point for your own file)."""
     if name not in builtin_names():
         _fail(
@@ -96,14 +99,18 @@ def show(name: ScenarioArg) -> None:
     sys.stdout.write(builtin_text(name))
 
 
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
 @app.command()
 def validate(file: ScenarioArg) -> None:
     """Check a scenario file; print every problem with its line and a fix."""
     s = _load(file)
     out.print(
-        f"[green]ok[/]: {file} — scenario {s.name!r}: {len(s.actors)} actors, "
-        f"{len(s.concerns)} concerns, {len(s.measures)} measures, "
-        f"policies {', '.join(p.id for p in s.policies)}",
+        f"[green]ok[/]: {file} — scenario {s.name!r}: {_count(len(s.actors), 'actor')}, "
+        f"{_count(len(s.concerns), 'concern')}, {_count(len(s.measures), 'measure')}, "
+        f"{_count(len(s.policies), 'policy', 'policies')} ({', '.join(p.id for p in s.policies)})",
         highlight=False,
     )
 
@@ -183,6 +190,35 @@ def compare_cmd(
         _print_json({pid: r.to_dict() for pid, r in results.items()})
         return
     out.print(comparison_table(s, _timelines(results)))
+
+
+@app.command("check")
+def check_cmd(
+    scenario: ScenarioArg,
+    policy: Annotated[
+        str | None, typer.Option("--policy", help="policy id (default: the first)")
+    ] = None,
+    seed: SeedOpt = 0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Self-enforcement table: every step and vote on the path, and the hold-up point."""
+    from ..report import check_tables
+    from ..solve.check import check
+
+    s = _load(scenario)
+    pid = _policy_or_fail(s, policy)
+    try:
+        result = run(s, pid, "optimal", seed)
+        assert result.solution is not None
+        table = check(result.solution, result.timeline)
+    except StateGraphTooLarge as exc:
+        _fail([f"{scenario}: {exc}"])
+        return
+    if json_out:
+        _print_json(table.to_dict())
+        return
+    for renderable in check_tables(s, table):
+        out.print(renderable)
 
 
 @app.command()

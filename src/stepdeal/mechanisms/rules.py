@@ -164,24 +164,40 @@ def _vote(
 
 
 def resolve(
-    game: Game, t: int, C: U8, M: U8, record: bool = False
+    game: Game,
+    t: int,
+    C: U8,
+    M: U8,
+    record: bool = False,
+    flip: tuple[int, int] | None = None,
 ) -> tuple[U8, list[ProposalRecord]]:
     """Table and vote every proposal of period ``t`` on each state of the batch.
 
     ``C`` is the concern status after verification; ``M`` the measure status
     before the votes. Returns the measure status after the votes (a new array)
     and, with ``record``, one :class:`ProposalRecord` per proposal tabled.
+    ``flip = (k, p)`` reverses power ``p``'s vote on the ``k``-th proposal tabled
+    (counting from 0, for a batch of one state): the counterfactual of a
+    self-enforcement check.
     """
     M = M.copy()
     records: list[ProposalRecord] = []
     verified = C == VERIFIED
     n_verified = verified.sum(axis=1)
+    tabled = [0]
 
     def table(kind: int, m: int, rows: I64, after: U8) -> None:
         if rows.size == 0:
             return
         before = M[rows, m].copy()
         members, votes, passed = _vote(game, kind, m, before, after, n_verified[rows])
+        if flip is not None and tabled[0] == flip[0] and flip[1] in members:
+            col = members.index(flip[1])
+            votes[:, col] = ~votes[:, col]
+            yes = votes.sum(axis=1)
+            inst = int(game.issuer[m])
+            passed = (yes == len(members)) if game.veto_rule[inst] else (yes > len(members) - yes)
+        tabled[0] += 1
         M[rows[passed], m] = after[passed]
         if record:
             records.append(ProposalRecord(kind, m, rows, before, after, members, votes, passed))

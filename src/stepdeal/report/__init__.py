@@ -1,9 +1,10 @@
-"""Layer 4: reports of a policy comparison — tables, charts and a self-contained HTML page.
+"""Layer 5: reports of a policy comparison — tables, charts and a self-contained HTML page.
 
 Every function takes a :class:`~stepdeal.scenario.Scenario` and ``timelines``
 (policy id -> :class:`~stepdeal.sim.Timeline`), never API ``Run`` objects.
 """
 
+from .check_view import check_tables
 from .html import png_data_uri, render_html, write_html
 from .plots import (
     pressure_figure,
@@ -22,6 +23,7 @@ from .tables import (
 )
 
 __all__ = [
+    "check_tables",
     "comparison_row",
     "comparison_rows",
     "comparison_table",

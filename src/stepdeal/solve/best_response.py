@@ -109,6 +109,8 @@ class Layer:
 
     def index(self, C: U8, M: U8) -> int:
         """Row of the state ``(C, M)`` in this layer (KeyError if unreachable)."""
+        C = np.asarray(C, dtype=np.uint8)
+        M = np.asarray(M, dtype=np.uint8)
         key = as_keys(pack(C[None, :], M[None, :]))[0]
         i = int(np.searchsorted(self.keys, key))
         if i >= self.keys.size or self.keys[i] != key:

@@ -1,0 +1,70 @@
+"""Readable tables of a self-enforcement check (:class:`stepdeal.solve.check.CheckResult`).
+
+Takes the check's plain dictionary (``CheckResult.to_dict()``) so that this layer
+does not import the solver.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from ..scenario import Scenario
+from ._format import num, per_period, when
+
+
+def _mark(x: float) -> Text:
+    style = "green" if x > 1e-9 else ("red" if x < -1e-9 else "yellow")
+    return Text(num(x), style=style)
+
+
+def check_tables(scenario: Scenario, result: Any) -> list[Any]:
+    """Rich renderables: steps table, votes table, hold-up sentence."""
+    d: dict[str, Any] = result.to_dict() if hasattr(result, "to_dict") else dict(result)
+    unit = scenario.unit
+    steps = Table(
+        title=f"Steps on the equilibrium path — policy {d['policy']} (seed {d['seed']})",
+        caption=f"gains in {unit}, discounted to the period of the step; ≥ 0: self-enforcing",
+    )
+    for col in ("period", "concern", "gain vs waiting a period", "gain vs never"):
+        steps.add_column(col, justify="right" if col.startswith("gain") else "left")
+    for s in d["steps"]:
+        steps.add_row(
+            when(scenario, s["period"]),
+            s["concern"],
+            _mark(s["gain_vs_wait"]),
+            _mark(s["gain_vs_never"]),
+        )
+    votes = Table(
+        title="Votes on the equilibrium path",
+        caption=f"gain in {unit} of the vote cast vs the opposite vote, others fixed "
+        "(0: not pivotal; < 0: the member's rule binds it against its interest)",
+    )
+    for col in ("period", "institution", "member", "proposal", "vote", "gain vs opposite"):
+        votes.add_column(col, justify="right" if col.startswith("gain") else "left")
+    for v in d["votes"]:
+        votes.add_row(
+            when(scenario, v["period"]),
+            v["institution"],
+            v["member"],
+            v["proposal"],
+            v["vote"],
+            _mark(v["gain_vs_opposite"]),
+        )
+    h = d["holdup"]
+    if h is None:
+        line = "No hold-up: the target takes every step it can."
+    elif h["extra_relief"] is None:
+        line = (
+            f"Hold-up at {h['concern']} ({when(scenario, h['period'])}): no relief up to "
+            f"1e9 {per_period(scenario)} makes the target take it."
+        )
+    else:
+        line = (
+            f"Hold-up at {h['concern']} ({when(scenario, h['period'])}): the target stops; "
+            f"an extra relief of {num(h['extra_relief'])} {per_period(scenario)} while it "
+            "stands verified would make the target take it."
+        )
+    return [steps, votes, line]
