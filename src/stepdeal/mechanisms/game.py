@@ -44,7 +44,7 @@ RANK_STATUS = np.array([ACTIVE, CURTAILED, FROZEN, LIFTED], dtype=np.uint8)
 STATUS_RANK = np.array([-1, 0, 1, 2, 3], dtype=np.int8)
 
 # vote rule codes
-VOTE_YES, VOTE_NO, VOTE_SINCERE, VOTE_CONDITIONAL = 0, 1, 2, 3
+VOTE_YES, VOTE_NO, VOTE_SINCERE, VOTE_CONDITIONAL, VOTE_STRATEGIC = 0, 1, 2, 3, 4
 KIND_ESCALATE, KIND_RELIEVE = 0, 1
 PROPOSAL_KINDS = ("escalate", "relieve")
 
@@ -112,6 +112,11 @@ class Game:
     def __post_init__(self) -> None:
         if self.bonus.size != len(self.concern_ids):
             object.__setattr__(self, "bonus", np.zeros(len(self.concern_ids)))
+
+    @property
+    def has_strategic(self) -> bool:
+        """True if some member votes strategically (the solver then branches on votes)."""
+        return bool((self.vote_rule == VOTE_STRATEGIC).any())
 
     @property
     def n_concerns(self) -> int:
@@ -187,7 +192,12 @@ def compile_game(s: Scenario, policy_id: str | None = None) -> Game:
                 vote_then[p, k] = rule.then == "yes"
                 vote_else[p, k] = rule.else_ == "yes"
             else:
-                vote_rule[p, k] = {"yes": VOTE_YES, "no": VOTE_NO, "sincere": VOTE_SINCERE}[rule]
+                vote_rule[p, k] = {
+                    "yes": VOTE_YES,
+                    "no": VOTE_NO,
+                    "sincere": VOTE_SINCERE,
+                    "strategic": VOTE_STRATEGIC,
+                }[rule]
 
     order = _policy_order(s, policy)
     order_pos = np.empty(nc, dtype=np.int64)

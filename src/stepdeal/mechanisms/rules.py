@@ -15,6 +15,7 @@ Arrays: ``C`` is ``(n, n_concerns)`` of concern status codes, ``M`` is
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +39,7 @@ from .game import (
     VOTE_CONDITIONAL,
     VOTE_NO,
     VOTE_SINCERE,
+    VOTE_STRATEGIC,
     VOTE_YES,
     B,
     Game,
@@ -133,12 +135,19 @@ def _factor(game: Game, m: int, status: U8) -> F64:
     return f
 
 
-def _vote(
+def fixed_votes(
     game: Game, kind: int, m: int, before: U8, after: U8, n_verified: I64
 ) -> tuple[tuple[int, ...], B, B]:
+    """Votes of the issuer's members on a proposal, per row.
+
+    Returns ``(members, votes, strategic)``: ``votes[:, j]`` is member ``j``'s vote
+    by its rule; ``strategic[j]`` marks members whose rule is ``strategic`` (their
+    column is a placeholder that the caller fills from the equilibrium).
+    """
     inst = int(game.issuer[m])
     members = game.members[inst]
-    votes = np.empty((before.size, len(members)), dtype=bool)
+    votes = np.ones((before.size, len(members)), dtype=bool)
+    strategic = np.zeros(len(members), dtype=bool)
     delta_f = _factor(game, m, after) - _factor(game, m, before)
     for col, p in enumerate(members):
         rule = game.vote_rule[p, kind]
@@ -149,18 +158,72 @@ def _vote(
         elif rule == VOTE_SINCERE:
             # payoff change of member p: only this measure's burden changes
             votes[:, col] = -game.burden[p, m] * delta_f >= -1e-12
-        else:
-            assert rule == VOTE_CONDITIONAL
+        elif rule == VOTE_CONDITIONAL:
             votes[:, col] = np.where(
                 n_verified >= game.vote_k[p, kind], game.vote_then[p, kind], game.vote_else[p, kind]
             )
+        else:
+            assert rule == VOTE_STRATEGIC
+            strategic[col] = True
+    return members, votes, strategic
+
+
+def passes(game: Game, m: int, votes: B) -> B:
+    """The issuer's rule applied to ``votes`` (rows x members): veto or majority."""
     yes = votes.sum(axis=1)
-    no = len(members) - yes
-    passed = (no == 0) if game.veto_rule[inst] else (yes > no)
-    return members, votes, passed
+    no = votes.shape[1] - yes
+    out: B = (no == 0) if game.veto_rule[int(game.issuer[m])] else (yes > no)
+    return out
 
 
 # --------------------------------------------------------------------------- 4.3
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A place in a period's agenda: one possible proposal on one measure."""
+
+    kind: int  # KIND_ESCALATE or KIND_RELIEVE
+    measure: int
+    source: str  # "relief", "tranche" or "completion"
+
+
+def period_slots(game: Game, t: int) -> list[Slot]:
+    """The agenda of period ``t`` in order: relief by measure, the tranche, completion lifts."""
+    slots: list[Slot] = []
+    if game.has_relief:
+        slots += [Slot(KIND_RELIEVE, m, "relief") for m in range(game.n_measures)]
+    if game.has_escalation and game.review_every > 0 and t > 0 and t % game.review_every == 0:
+        k = t // game.review_every
+        if k <= game.tranches.size:
+            slots.append(Slot(KIND_ESCALATE, int(game.tranches[k - 1]), "tranche"))
+    if game.has_completion:
+        slots += [Slot(KIND_RELIEVE, m, "completion") for m in range(game.n_measures)]
+    return slots
+
+
+def tabled(game: Game, slot: Slot, C: U8, M: U8) -> tuple[I64, U8]:
+    """Rows on which ``slot`` tables a proposal, and the measure status it proposes."""
+    m = slot.measure
+    col = M[:, m]
+    verified = C == VERIFIED
+    if slot.source == "relief":
+        target_rank = np.where(verified, game.relief_rank[None, :, m], 0).max(axis=1)
+        rows = np.flatnonzero(
+            ((col == ACTIVE) | (col == CURTAILED)) & (target_rank > STATUS_RANK[col])
+        )
+        return rows, RANK_STATUS[target_rank[rows]]
+    unmet = (~verified & game.demands[None, :]).any(axis=1)
+    if slot.source == "tranche":
+        rows = np.flatnonzero(unmet & (col == POTENTIAL))
+        return rows, np.full(rows.size, ACTIVE, dtype=np.uint8)
+    rows = np.flatnonzero(~unmet & ((col == ACTIVE) | (col == CURTAILED) | (col == FROZEN)))
+    return rows, np.full(rows.size, LIFTED, dtype=np.uint8)
+
+
+#: ``oracle(t, k, C, M)`` -> votes (rows x strategic members) of the strategic members on
+#: the proposal of agenda slot ``k``, for states ``(C, M)`` at that point of period ``t``.
+VoteOracle = Callable[[int, int, U8, U8], B]
 
 
 def resolve(
@@ -170,64 +233,43 @@ def resolve(
     M: U8,
     record: bool = False,
     flip: tuple[int, int] | None = None,
+    oracle: VoteOracle | None = None,
 ) -> tuple[U8, list[ProposalRecord]]:
     """Table and vote every proposal of period ``t`` on each state of the batch.
 
     ``C`` is the concern status after verification; ``M`` the measure status
     before the votes. Returns the measure status after the votes (a new array)
     and, with ``record``, one :class:`ProposalRecord` per proposal tabled.
+    Strategic members' votes come from ``oracle`` (a solved equilibrium).
     ``flip = (k, p)`` reverses power ``p``'s vote on the ``k``-th proposal tabled
     (counting from 0, for a batch of one state): the counterfactual of a
     self-enforcement check.
     """
     M = M.copy()
     records: list[ProposalRecord] = []
-    verified = C == VERIFIED
-    n_verified = verified.sum(axis=1)
-    tabled = [0]
-
-    def table(kind: int, m: int, rows: I64, after: U8) -> None:
+    n_verified = (C == VERIFIED).sum(axis=1)
+    n_tabled = 0
+    for k, slot in enumerate(period_slots(game, t)):
+        rows, after = tabled(game, slot, C, M)
         if rows.size == 0:
-            return
+            continue
+        m = slot.measure
         before = M[rows, m].copy()
-        members, votes, passed = _vote(game, kind, m, before, after, n_verified[rows])
-        if flip is not None and tabled[0] == flip[0] and flip[1] in members:
+        members, votes, strategic = fixed_votes(game, slot.kind, m, before, after, n_verified[rows])
+        if strategic.any():
+            if oracle is None:
+                raise ValueError("strategic votes need a solved equilibrium (an oracle)")
+            votes[:, strategic] = oracle(t, k, C[rows], M[rows])
+        if flip is not None and n_tabled == flip[0] and flip[1] in members:
             col = members.index(flip[1])
             votes[:, col] = ~votes[:, col]
-            yes = votes.sum(axis=1)
-            inst = int(game.issuer[m])
-            passed = (yes == len(members)) if game.veto_rule[inst] else (yes > len(members) - yes)
-        tabled[0] += 1
+        n_tabled += 1
+        passed = passes(game, m, votes)
         M[rows[passed], m] = after[passed]
         if record:
-            records.append(ProposalRecord(kind, m, rows, before, after, members, votes, passed))
-
-    # relief for verified concerns (strongest outstanding action per measure)
-    if game.has_relief:
-        target_rank = np.where(verified[:, :, None], game.relief_rank[None, :, :], 0).max(axis=1)
-        for m in range(game.n_measures):
-            col = M[:, m]
-            rank_now = STATUS_RANK[col]
-            rows = np.flatnonzero(
-                ((col == ACTIVE) | (col == CURTAILED)) & (target_rank[:, m] > rank_now)
+            records.append(
+                ProposalRecord(slot.kind, m, rows, before, after, members, votes, passed)
             )
-            table(KIND_RELIEVE, m, rows, RANK_STATUS[target_rank[rows, m]])
-
-    unmet = (~verified & game.demands[None, :]).any(axis=1)
-    # escalation tranche of this review
-    if game.has_escalation and game.review_every > 0 and t > 0 and t % game.review_every == 0:
-        k = t // game.review_every
-        if k <= game.tranches.size:
-            m = int(game.tranches[k - 1])
-            rows = np.flatnonzero(unmet & (M[:, m] == POTENTIAL))
-            table(KIND_ESCALATE, m, rows, np.full(rows.size, ACTIVE, dtype=np.uint8))
-
-    # lift everything once every demand is verified
-    if game.has_completion:
-        for m in range(game.n_measures):
-            col = M[:, m]
-            rows = np.flatnonzero(~unmet & ((col == ACTIVE) | (col == CURTAILED) | (col == FROZEN)))
-            table(KIND_RELIEVE, m, rows, np.full(rows.size, LIFTED, dtype=np.uint8))
     return M, records
 
 

@@ -108,7 +108,7 @@ class ConditionalVote(_Base):
         return _yes_no(v)
 
 
-VoteRule = Literal["yes", "no", "sincere"] | ConditionalVote
+VoteRule = Literal["yes", "no", "sincere", "strategic"] | ConditionalVote
 
 
 class MemberVotes(_Base):
