@@ -53,14 +53,14 @@ def run(
     game = compile_game(s, policy)
     name = strategy or s.strategies.target
     solution: BestResponse | None = None
-    if name == "optimal":
+    if name == "optimal" or game.has_strategic:
+        # strategic voters play their equilibrium strategies whatever the target does
         solution = solve_best_response(game)
-        strat: Any = Optimal(game, solution)
-    else:
-        strat = by_name(name)
-    tl = simulate(game, strat, rng)
+    strat: Any = Optimal(game, solution) if name == "optimal" else by_name(name)
+    oracle = solution.vote_oracle if (solution is not None and game.has_strategic) else None
+    tl = simulate(game, strat, rng, oracle)
     tl.extras["scenario_hash"] = scenario_hash(s)
-    if solution is not None:
+    if solution is not None and name == "optimal":
         tl.extras["expected_target_utility"] = round(solution.value, 12)
         tl.extras["solver"] = solution.stats()
         tl.extras["why"] = explain_stall(solution, tl)

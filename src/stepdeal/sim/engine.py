@@ -26,7 +26,14 @@ from ..mechanisms.game import (
     VERIFIED,
     Game,
 )
-from ..mechanisms.rules import allowed_actions, power_payoffs, pressure, resolve, target_payoff
+from ..mechanisms.rules import (
+    VoteOracle,
+    allowed_actions,
+    power_payoffs,
+    pressure,
+    resolve,
+    target_payoff,
+)
 from .timeline import Event, PeriodRecord, Timeline
 
 ACTION_NAME = {ACTIVE: "impose", CURTAILED: "curtail", FROZEN: "freeze", LIFTED: "lift"}
@@ -64,8 +71,13 @@ def simulate(
     game: Game,
     strategy: Strategy,
     rng: int | np.random.Generator | None = None,
+    oracle: VoteOracle | None = None,
 ) -> Timeline:
-    """Simulate ``game`` for ``horizon`` periods with the target playing ``strategy``."""
+    """Simulate ``game`` for ``horizon`` periods with the target playing ``strategy``.
+
+    ``oracle`` gives the strategic members' votes (from a solved equilibrium); it is
+    required when some member's vote rule is ``strategic``.
+    """
     gen, seed = make_rng(rng)
     s = game.scenario
     tl = Timeline(
@@ -104,7 +116,7 @@ def simulate(
             if ok:
                 C[i] = VERIFIED
                 tl.events.append(Event(t, "verified", {"concern": ids[i]}))
-        M2, records = resolve(game, t, C[None, :], M[None, :], record=True)
+        M2, records = resolve(game, t, C[None, :], M[None, :], record=True, oracle=oracle)
         for rec in records:
             inst = game.institution_ids[int(game.issuer[rec.measure])]
             after = int(rec.after[0])

@@ -44,7 +44,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..mechanisms.game import F64, I64, PENDING, U8, VERIFIED, B, Game
-from ..mechanisms.rules import allowed_actions, power_payoffs, resolve, target_payoff
+from ..mechanisms.rules import (
+    allowed_actions,
+    fixed_votes,
+    passes,
+    period_slots,
+    power_payoffs,
+    resolve,
+    tabled,
+    target_payoff,
+)
 from ..mechanisms.state import Keys, as_keys, pack, unique_states
 
 TIE_TOLERANCE = 1e-9
@@ -84,6 +93,37 @@ class ChanceStage:
 
 
 @dataclass
+class VoteStage:
+    """One agenda slot with strategic voters: every tabled state branches into pass and fail.
+
+    Parents are the (merged, key-sorted) states before the slot; ``self_child[i]`` is
+    parent ``i`` unchanged (also the "fail" outcome of a tabled row), ``pass_child[j]``
+    the state after tabled row ``rows[j]`` passes. The backward pass fills
+    ``strategic_votes`` (each strategic member votes yes iff its value after passing
+    is at least its value after failing) and selects the outcome by the issuer's rule.
+    """
+
+    slot: int
+    measure: int
+    parent_keys: Keys
+    rows: I64
+    self_child: I64
+    pass_child: I64
+    members: tuple[int, ...]
+    fixed: B  # (len(rows), len(members)) votes of the non-strategic members
+    strategic: B  # (len(members),)
+    strategic_votes: B = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
+    passed: B = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+    @property
+    def n_parents(self) -> int:
+        return int(self.self_child.size)
+
+
+Stage = ChanceStage | VoteStage
+
+
+@dataclass
 class Layer:
     """Reachable states at the start of one period and their transitions."""
 
@@ -94,7 +134,7 @@ class Layer:
     pair_action: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
     pair_cost: F64 = field(default_factory=lambda: np.zeros(0))  # one-off cost of the step set
     pair_x: I64 = field(default_factory=lambda: np.zeros(0, np.int64))  # state after the steps
-    stages: list[ChanceStage] = field(default_factory=list)
+    stages: list[Stage] = field(default_factory=list)
     end_payoff: F64 = field(default_factory=lambda: np.zeros(0))  # per post-verification state
     end_payoff_p: F64 = field(default_factory=lambda: np.zeros((0, 0)))  # powers' payoffs
     end_next: I64 = field(default_factory=lambda: np.zeros(0, np.int64))  # its end state
@@ -143,6 +183,30 @@ class BestResponse:
         """Optimal step set (concern indices) in period ``t`` and state ``(C, M)``."""
         layer = self.layer(t)
         return self.game.actions[int(layer.best[layer.index(C, M)])]
+
+    def vote_oracle(self, t: int, k: int, C: U8, M: U8) -> B:
+        """Equilibrium votes of the strategic members on agenda slot ``k`` of period ``t``.
+
+        ``C``, ``M``: the states (rows) at that point of the period. Raises ``KeyError``
+        for a state off the solved graph.
+        """
+        layer = self.layer(t)
+        stage = next((s for s in layer.stages if isinstance(s, VoteStage) and s.slot == k), None)
+        if stage is None:
+            raise KeyError(f"no strategic vote at slot {k} of period {t}")
+        keys = as_keys(pack(np.asarray(C, np.uint8), np.asarray(M, np.uint8)))
+        idx = np.searchsorted(stage.parent_keys, keys)
+        if (idx >= stage.parent_keys.size).any() or (
+            stage.parent_keys[np.minimum(idx, stage.parent_keys.size - 1)] != keys
+        ).any():
+            raise KeyError("state not reachable under this policy")
+        j = np.searchsorted(stage.rows, idx)
+        if (j >= stage.rows.size).any() or (
+            stage.rows[np.minimum(j, stage.rows.size - 1)] != idx
+        ).any():
+            raise KeyError("no proposal tabled in this state")
+        out: B = stage.strategic_votes[j]
+        return out
 
     def values(self, t: int, C: U8, M: U8) -> dict[str, float]:
         """Every actor's expected utility from period ``t`` on, discounted to ``t``."""
@@ -205,7 +269,7 @@ def _forward(game: Game, t: int, layer: Layer, budget: _Budget, forbid: int | No
     C = layer.C[pair_state].copy()
     C[taken] = PENDING
     C[(C == PENDING) & (game.verify >= 1.0)[None, :]] = VERIFIED
-    C, M, layer.pair_x, _ = _merge(C, layer.M[pair_state])
+    C, M, layer.pair_x, keys = _merge(C, layer.M[pair_state])
     # (2) one chance stage per uncertain concern
     layer.stages = []
     for i in np.flatnonzero((game.verify > 0.0) & (game.verify < 1.0)):
@@ -221,15 +285,90 @@ def _forward(game: Game, t: int, layer: Layer, budget: _Budget, forbid: int | No
         prob[n:] = p
         C2 = C[parent].copy()
         C2[n:, i] = VERIFIED
-        C, M, child, _ = _merge(C2, M[parent])
+        C, M, child, keys = _merge(C2, M[parent])
         layer.stages.append(ChanceStage(parent, child, prob, n))
     # (3) proposals and votes
-    M_end, _ = resolve(game, t, C, M)
+    if game.has_strategic:
+        C, M_end = _vote_stages(game, t, layer, C, M, keys, budget)
+    else:
+        M_end, _ = resolve(game, t, C, M)
     layer.end_payoff = target_payoff(game, C, M_end)
     layer.end_payoff_p = power_payoffs(game, C, M_end)
     C_next, M_next, layer.end_next, keys = _merge(C, M_end)
     budget.take(C_next.shape[0], t, "states")
     return Layer(C_next, M_next, keys)
+
+
+def _vote_stages(
+    game: Game, t: int, layer: Layer, C: U8, M: U8, keys: Keys, budget: _Budget
+) -> tuple[U8, U8]:
+    """Agenda slots of period ``t`` as stages; strategic slots branch into pass/fail."""
+    n_verified = (C == VERIFIED).sum(axis=1)
+    merged = True
+    for k, slot in enumerate(period_slots(game, t)):
+        rows, after = tabled(game, slot, C, M)
+        if rows.size == 0:
+            continue
+        m = slot.measure
+        members, votes, strategic = fixed_votes(
+            game, slot.kind, m, M[rows, m], after, n_verified[rows]
+        )
+        if not strategic.any():  # decided by the rules: apply in place
+            passed = passes(game, m, votes)
+            M = M.copy()
+            M[rows[passed], m] = after[passed]
+            merged = False
+            continue
+        if not merged:  # parents must be merged and sorted for look-ups
+            n = C.shape[0]
+            C, M, inv, keys = _merge(C, M)
+            layer.stages.append(ChanceStage(np.arange(n), inv, np.ones(n), n))
+            rows, after = tabled(game, slot, C, M)
+            n_verified = (C == VERIFIED).sum(axis=1)
+            members, votes, strategic = fixed_votes(
+                game, slot.kind, m, M[rows, m], after, n_verified[rows]
+            )
+        n = C.shape[0]
+        budget.take(n + rows.size, t, "vote edges")
+        parent = np.concatenate([np.arange(n), rows])
+        M2 = M[parent].copy()
+        M2[n:, m] = after
+        C, M, child, new_keys = _merge(C[parent], M2)
+        layer.stages.append(
+            VoteStage(
+                slot=k,
+                measure=m,
+                parent_keys=keys,
+                rows=rows,
+                self_child=child[:n],
+                pass_child=child[n:],
+                members=members,
+                fixed=votes[:, ~strategic],
+                strategic=strategic,
+            )
+        )
+        keys = new_keys
+        n_verified = (C == VERIFIED).sum(axis=1)
+        merged = True
+    return C, M
+
+
+def _choose(game: Game, st: VoteStage, E: F64, EP: F64) -> tuple[F64, F64]:
+    """Backward step of a vote stage: strategic votes, the issuer's rule, parent values."""
+    fail = st.self_child[st.rows]
+    cols = [p for p, s in zip(st.members, st.strategic, strict=True) if s]
+    gain = EP[st.pass_child][:, cols] - EP[fail][:, cols]
+    tol = TIE_TOLERANCE * np.maximum(1.0, np.abs(EP[fail][:, cols]))
+    st.strategic_votes = gain >= -tol
+    votes = np.empty((st.rows.size, len(st.members)), dtype=bool)
+    votes[:, ~st.strategic] = st.fixed
+    votes[:, st.strategic] = st.strategic_votes
+    st.passed = passes(game, st.measure, votes)
+    out_E = E[st.self_child].copy()
+    out_EP = EP[st.self_child].copy()
+    out_E[st.rows] = np.where(st.passed, E[st.pass_child], E[fail])
+    out_EP[st.rows] = np.where(st.passed[:, None], EP[st.pass_child], EP[fail])
+    return out_E, out_EP
 
 
 def _expect(st: ChanceStage, E: F64) -> F64:
@@ -279,15 +418,22 @@ def solve_best_response(
         E = layer.end_payoff + delta * nxt.V[layer.end_next]
         EP = layer.end_payoff_p + dp * nxt.VP[layer.end_next]
         for st in reversed(layer.stages):
-            E = _expect(st, E)
-            EP = _expect(st, EP)
+            if isinstance(st, VoteStage):
+                E, EP = _choose(game, st, E, EP)
+            else:
+                E = _expect(st, E)
+                EP = _expect(st, EP)
         layer.Q = E[layer.pair_x] - layer.pair_cost
         chosen = _argmax_first(layer.pair_state, layer.Q, layer.n_states)
         layer.best, layer.V = layer.pair_action[chosen], layer.Q[chosen]
         layer.VP = EP[layer.pair_x[chosen]]
     n_states = sum(L.n_states for L in layers)
     n_pairs = sum(int(L.pair_state.size) for L in layers)
-    n_edges = sum(int(st.parent.size) for L in layers for st in L.stages)
+    n_edges = sum(
+        int(st.parent.size) if isinstance(st, ChanceStage) else st.n_parents + int(st.rows.size)
+        for L in layers
+        for st in L.stages
+    )
     return BestResponse(
         game=game,
         layers=layers,

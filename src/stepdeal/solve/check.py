@@ -55,7 +55,7 @@ class VoteCheck:
     member: str
     proposal: str
     vote: str
-    gain_vs_opposite: float
+    gain_vs_opposite: float | None  # None: the counterfactual leaves the solved graph
 
 
 @dataclass(frozen=True)
@@ -168,7 +168,8 @@ def _vote_checks(sol: BestResponse, tl: Timeline) -> list[VoteCheck]:
             [("open", "pending", "verified").index(rec.concerns[c]) for c in game.concern_ids],
             dtype=np.uint8,
         )
-        M_end, _ = resolve(game, t, C[None, :], M_start[None, :])
+        oracle = sol.vote_oracle if game.has_strategic else None
+        M_end, _ = resolve(game, t, C[None, :], M_start[None, :], oracle=oracle)
         actual = _continuation(sol, t, C, M_end[0])
         k = -1
         for ev in evs:
@@ -176,7 +177,15 @@ def _vote_checks(sol: BestResponse, tl: Timeline) -> list[VoteCheck]:
                 k += 1
                 continue
             p = game.power_ids.index(ev["member"])
-            M_alt, _ = resolve(game, t, C[None, :], M_start[None, :], flip=(k, p))
+            try:
+                M_alt, _ = resolve(
+                    game, t, C[None, :], M_start[None, :], flip=(k, p), oracle=oracle
+                )
+            except KeyError:  # the flip leaves the solved graph before a strategic vote
+                out.append(
+                    VoteCheck(t, ev["institution"], ev["member"], ev["proposal"], ev["vote"], None)
+                )
+                continue
             if (M_alt == M_end).all():
                 gain = 0.0
             else:
