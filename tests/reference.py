@@ -79,9 +79,12 @@ def target_payoff(
     return u
 
 
-def vote(s: Scenario, who: str, kind: str, mid: str, after: str, concerns, measures) -> bool:
+def fixed_vote(s: Scenario, who: str, kind: str, mid: str, after: str, concerns, measures):
+    """A member's vote by its rule; ``None`` for a strategic member."""
     mv = s.votes.get(who)
     rule = "sincere" if mv is None else getattr(mv, kind)
+    if rule == "strategic":
+        return None
     if rule == "yes":
         return True
     if rule == "no":
@@ -96,123 +99,171 @@ def vote(s: Scenario, who: str, kind: str, mid: str, after: str, concerns, measu
     return (rule.then if n >= rule.if_verified_at_least else rule.else_) == "yes"
 
 
-def decide(s: Scenario, kind: str, mid: str, after: str, concerns, measures) -> bool:
+def rule_passes(s: Scenario, mid: str, votes: list[bool]) -> bool:
     m = next(x for x in s.measures if x.id == mid)
     inst = next(i for i in s.institutions if i.id == m.issuer)
-    votes = [vote(s, who, kind, mid, after, concerns, measures) for who in inst.members]
     if inst.rule == "veto":
         return all(votes)
     return sum(votes) > len(votes) - sum(votes)
 
 
-def proposals_and_votes(
-    s: Scenario, policy, t: int, concerns: dict[str, str], measures: dict[str, str]
-) -> dict[str, str]:
-    measures = dict(measures)
-    relief = getattr(policy, "relief", None) or {}
-    for m in s.measures:  # relief, by measure in file order
-        best = None
-        for cid, actions in relief.items():
-            if concerns[cid] != "verified":
-                continue
-            for a in actions:
-                if a.measure == m.id and (
-                    best is None or RANK[ACTION_STATUS[a.action]] > RANK[best]
-                ):
-                    best = ACTION_STATUS[a.action]
-        now = measures[m.id]
-        outstanding = best is not None and now in ("active", "curtailed") and RANK[now] < RANK[best]
-        if outstanding and decide(s, "relieve", m.id, best, concerns, measures):
-            measures[m.id] = best
-    demands = getattr(policy, "demands", "all")
-    demanded = [c.id for c in s.concerns] if demands == "all" else list(demands)
-    unmet = any(concerns[c] != "verified" for c in demanded)
+def agenda(s: Scenario, policy, t: int) -> list[tuple[str, str, str]]:
+    """(kind, measure, source) of every slot of period t, in order."""
+    out = []
+    if policy.kind in ("step_by_step", "hybrid") and any(policy.relief.values()):
+        out += [("relieve", m.id, "relief") for m in s.measures]
     if policy.kind in ("escalation", "hybrid") and t > 0 and t % policy.review_every == 0:
         k = t // policy.review_every
         if k <= len(policy.tranches):
-            mid = policy.tranches[k - 1]
-            if (
-                unmet
-                and measures[mid] == "potential"
-                and decide(s, "escalate", mid, "active", concerns, measures)
-            ):
-                measures[mid] = "active"
+            out.append(("escalate", policy.tranches[k - 1], "tranche"))
     if (
         policy.kind in ("escalation", "hybrid", "grand_bargain")
         and policy.on_completion == "lift_all"
-        and not unmet
     ):
-        for m in s.measures:
-            if measures[m.id] in ("active", "curtailed", "frozen") and decide(
-                s, "relieve", m.id, "lifted", concerns, measures
-            ):
-                measures[m.id] = "lifted"
-    return measures
+        out += [("relieve", m.id, "completion") for m in s.measures]
+    return out
 
 
-def outcomes(
-    s: Scenario,
-    policy,
-    t: int,
-    concerns: dict[str, str],
-    measures: dict[str, str],
-    taken: tuple[str, ...],
-):
-    """Every (probability, concerns, measures, target payoff) after the target takes ``taken``."""
+def proposal(s: Scenario, policy, slot, concerns, measures) -> str | None:
+    """Status proposed by a slot in this state, or None if nothing is tabled."""
+    kind, mid, source = slot
+    now = measures[mid]
+    if source == "relief":
+        best = None
+        for cid, actions in policy.relief.items():
+            if concerns[cid] != "verified":
+                continue
+            for a in actions:
+                if a.measure == mid and (
+                    best is None or RANK[ACTION_STATUS[a.action]] > RANK[best]
+                ):
+                    best = ACTION_STATUS[a.action]
+        if best is not None and now in ("active", "curtailed") and RANK[now] < RANK[best]:
+            return best
+        return None
+    demands = getattr(policy, "demands", "all")
+    demanded = [c.id for c in s.concerns] if demands == "all" else list(demands)
+    unmet = any(concerns[c] != "verified" for c in demanded)
+    if source == "tranche":
+        return "active" if unmet and now == "potential" else None
+    return "lifted" if not unmet and now in ("active", "curtailed", "frozen") else None
+
+
+def actor_ids(s: Scenario) -> list[str]:
+    return [a.id for a in s.actors]
+
+
+def end_values(s: Scenario, policy, t, concerns, measures, taken) -> dict[str, float]:
+    """Payoff of period t on the end state plus each actor's discounted value from t+1."""
+    nxt = values_at(s, policy, t + 1, concerns, measures)[0]
+    out = {}
+    for a in s.actors:
+        if a.role == "target":
+            u = target_payoff(s, concerns, measures, taken)
+        else:
+            u = power_payoff(s, a.id, concerns, measures)
+        out[a.id] = u + a.discount * nxt[a.id]
+    return out
+
+
+def resolve_values(s: Scenario, policy, t, concerns, measures, k, taken) -> dict[str, float]:
+    """Values of every actor from agenda slot k of period t on (votes as if pivotal)."""
+    slots = agenda(s, policy, t)
+    if k == len(slots):
+        return end_values(s, policy, t, concerns, measures, taken)
+    after = proposal(s, policy, slots[k], concerns, measures)
+    if after is None:
+        return resolve_values(s, policy, t, concerns, measures, k + 1, taken)
+    kind, mid, _ = slots[k]
+    m = next(x for x in s.measures if x.id == mid)
+    inst = next(i for i in s.institutions if i.id == m.issuer)
+    new = dict(measures)
+    new[mid] = after
+    fixed = [fixed_vote(s, who, kind, mid, after, concerns, measures) for who in inst.members]
+    if None not in fixed:  # no strategic member: the rules decide, follow one branch
+        chosen = new if rule_passes(s, mid, fixed) else measures
+        return resolve_values(s, policy, t, concerns, chosen, k + 1, taken)
+    v_pass = resolve_values(s, policy, t, concerns, new, k + 1, taken)
+    v_fail = resolve_values(s, policy, t, concerns, measures, k + 1, taken)
+    votes = []
+    for who, f in zip(inst.members, fixed, strict=True):
+        if f is None:  # strategic: yes iff passing is at least as good for it
+            f = v_pass[who] >= v_fail[who] - TOL * max(1.0, abs(v_fail[who]))
+        votes.append(f)
+    return v_pass if rule_passes(s, mid, votes) else v_fail
+
+
+def branches(s: Scenario, concerns: dict[str, str], taken: tuple[str, ...]):
+    """Every (probability, concerns) after taking ``taken`` and verification."""
     c1 = dict(concerns)
     for c in taken:
         c1[c] = "pending"
     pending = [c for c in s.concerns if c1[c.id] == "pending"]
-    branches = []
+    options = []
     for c in pending:
         opts = []
         if c.verify > 0:
-            opts.append((True, c.verify))
+            opts.append((c.id, True, c.verify))
         if c.verify < 1:
-            opts.append((False, 1 - c.verify))
-        branches.append([(c.id, ok, p) for ok, p in opts])
-    out = []
-    for combo in product(*branches):
+            opts.append((c.id, False, 1 - c.verify))
+        options.append(opts)
+    for combo in product(*options):
         prob = 1.0
         c2 = dict(c1)
         for cid, ok, p in combo:
             prob *= p
             if ok:
                 c2[cid] = "verified"
-        m2 = proposals_and_votes(s, policy, t, c2, measures)
-        out.append((prob, c2, m2, target_payoff(s, c2, m2, taken)))
-    return out
+        yield prob, c2
 
 
 def initial(s: Scenario) -> tuple[dict[str, str], dict[str, str]]:
     return {c.id: "open" for c in s.concerns}, {m.id: m.status for m in s.measures}
 
 
-def expectimax(
-    s: Scenario, policy, t: int, concerns, measures
-) -> tuple[float, dict[tuple[str, ...], float]]:
-    """(value, Q per allowed step set) at period ``t`` by full tree enumeration."""
-    delta = s.target.discount
+def values_at(s: Scenario, policy, t: int, concerns, measures):
+    """(values of every actor, target's Q per allowed step set) at the start of period t."""
     if t == s.horizon:
-        if s.tail == "persist":
-            return target_payoff(s, concerns, measures, ()) / (1 - delta), {}
-        return 0.0, {}
+        if s.tail != "persist":
+            return {a: 0.0 for a in actor_ids(s)}, {}
+        out = {}
+        for a in s.actors:
+            u = (
+                target_payoff(s, concerns, measures, ())
+                if a.role == "target"
+                else power_payoff(s, a.id, concerns, measures)
+            )
+            out[a.id] = u / (1 - a.discount)
+        return out, {}
+    tid = s.target.id
     q: dict[tuple[str, ...], float] = {}
+    vals: dict[tuple[str, ...], dict[str, float]] = {}
     for taken in allowed_sets(s, policy, concerns):
-        total = 0.0
-        for prob, c2, m2, r in outcomes(s, policy, t, concerns, measures, taken):
-            v, _ = expectimax(s, policy, t + 1, c2, m2)
-            total += prob * (r + delta * v)
-        q[taken] = total
+        total = {a: 0.0 for a in actor_ids(s)}
+        for prob, c2 in branches(s, concerns, taken):
+            v = resolve_values(s, policy, t, c2, measures, 0, taken)
+            for a in total:
+                total[a] += prob * v[a]
+        q[taken] = total[tid]
+        vals[taken] = total
     best = max(q.values())
     tol = TOL * max(1.0, abs(best))
-    for v in q.values():  # canonical order: first within tolerance wins
+    for taken, v in q.items():  # canonical order: first within tolerance wins
         if v >= best - tol:
-            return v, q
+            return vals[taken], q
     raise AssertionError("unreachable")
 
 
 def best_response(s: Scenario, policy_id: str) -> tuple[float, dict[tuple[str, ...], float]]:
+    """Target's value and first-period Q-values by full tree enumeration."""
     policy = s.policy(policy_id)
     c, m = initial(s)
-    return expectimax(s, policy, 0, c, m)
+    vals, q = values_at(s, policy, 0, c, m)
+    return vals[s.target.id], q
+
+
+def all_values(s: Scenario, policy_id: str) -> dict[str, float]:
+    """Every actor's equilibrium value from the initial state."""
+    policy = s.policy(policy_id)
+    c, m = initial(s)
+    return values_at(s, policy, 0, c, m)[0]

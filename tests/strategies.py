@@ -19,8 +19,9 @@ DISCOUNT = st.sampled_from([0.5, 0.75, 0.9, 0.95])
 
 
 @st.composite
-def vote_rules(draw: st.DrawFn) -> Any:
-    kind = draw(st.sampled_from(["yes", "no", "sincere", "cond"]))
+def vote_rules(draw: st.DrawFn, strategic: bool = False) -> Any:
+    kinds = ["yes", "no", "sincere", "cond"] + (["strategic"] * 4 if strategic else [])
+    kind = draw(st.sampled_from(kinds))
     if kind != "cond":
         return kind
     return {
@@ -37,6 +38,7 @@ def scenario_dicts(
     max_measures: int = 4,
     max_horizon: int = 5,
     max_uncertain: int = 2,
+    strategic: bool = False,
 ) -> dict[str, Any]:
     n_powers = draw(st.integers(1, 3))
     powers = [f"p{i}" for i in range(n_powers)]
@@ -114,9 +116,9 @@ def scenario_dicts(
         policy["tranches"] = draw(st.permutations(potential).map(list)) if potential else []
         policy["on_completion"] = draw(st.sampled_from(["lift_all", "lift_all", "none"]))
     votes = {
-        p: {"escalate": draw(vote_rules()), "relieve": draw(vote_rules())}
+        p: {"escalate": draw(vote_rules(strategic)), "relieve": draw(vote_rules(strategic))}
         for p in powers
-        if draw(st.booleans())
+        if strategic or draw(st.booleans())
     }
     return {
         "name": "random",
@@ -134,5 +136,5 @@ def scenario_dicts(
     }
 
 
-def scenarios(**kwargs: int) -> st.SearchStrategy[Scenario]:
+def scenarios(**kwargs: Any) -> st.SearchStrategy[Scenario]:
     return scenario_dicts(**kwargs).map(Scenario.model_validate)

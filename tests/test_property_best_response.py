@@ -72,3 +72,21 @@ def test_subgame_values_equal_full_solve(s: Scenario) -> None:
     for p, v in sub.power_value.items():
         assert _close(v, full[p])
     assert sub.action(t, C, M) == sol.action(t, C, M)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(max_concerns=3, max_measures=3, max_horizon=4, strategic=True))
+def test_strategic_voter_equilibrium_equals_brute_force(s: Scenario) -> None:
+    """Subgame-perfect equilibrium with strategic voters vs full tree search."""
+    game = compile_game(s, "pol")
+    fast = solve_best_response(game)
+    ref = reference.all_values(s, "pol")
+    assert _close(fast.value, ref["tgt"]), (fast.value, ref["tgt"])
+    for p, v in fast.power_value.items():
+        assert _close(v, ref[p]), (p, v, ref[p])
+    # a simulated run with the equilibrium votes reproduces the values when deterministic
+    if np.all((game.verify == 0) | (game.verify == 1)):
+        tl = simulate(game, Optimal(game, fast), rng=0, oracle=fast.vote_oracle)
+        assert _close(tl.utilities["tgt"], fast.value)
+        for p, v in fast.power_value.items():
+            assert _close(tl.utilities[p], v)
