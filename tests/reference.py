@@ -126,7 +126,7 @@ def agenda(s: Scenario, policy, t: int) -> list[tuple[str, str, str]]:
 
 def proposal(s: Scenario, policy, slot, concerns, measures) -> str | None:
     """Status proposed by a slot in this state, or None if nothing is tabled."""
-    kind, mid, source = slot
+    _, mid, source = slot
     now = measures[mid]
     if source == "relief":
         best = None
