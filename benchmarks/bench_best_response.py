@@ -28,7 +28,7 @@ sys.path.insert(0, {here!r})
 from generate import benchmark_scenario
 from stepdeal.mechanisms import compile_game
 from stepdeal.solve import StateGraphTooLarge, solve_best_response
-s = benchmark_scenario({nc}, {nm}, {h}, seed=0, verify_low={vlow})
+s = benchmark_scenario({nc}, {nm}, {h}, seed=0, verify_low={vlow}, strategic={strategic!r})
 g = compile_game(s, {policy!r})
 times = []
 for _ in range({repeat}):
@@ -47,22 +47,38 @@ print(json.dumps({{"best": min(times), "median": sorted(times)[len(times) // 2],
                   "max_layer": max(L.n_states for L in br.layers)}}))
 """
 
+# (policy, concerns, measures, horizon, lowest verify, strategic voters)
 HEADLINE = [
-    ("step-by-step", 12, 16, 60, 0.6),
-    ("hybrid", 12, 16, 60, 0.6),
-    ("step-by-step", 12, 16, 60, 1.0),
-    ("dual-track", 12, 16, 60, 1.0),
-    ("grand-bargain", 12, 16, 60, 1.0),
+    ("step-by-step", 12, 16, 60, 0.6, ""),
+    ("hybrid", 12, 16, 60, 0.6, ""),
+    ("step-by-step", 12, 16, 60, 1.0, ""),
+    ("dual-track", 12, 16, 60, 1.0, ""),
+    ("grand-bargain", 12, 16, 60, 1.0, ""),
+    ("step-by-step", 12, 16, 60, 0.6, "escalate"),
+    ("hybrid", 12, 16, 60, 0.6, "escalate"),
+    ("step-by-step", 12, 16, 60, 0.6, "all"),
 ]
 SLOW = [
-    ("dual-track", 12, 16, 60, 0.6),
-    ("grand-bargain", 12, 16, 60, 0.6),
-    ("step-by-step-free", 12, 16, 60, 0.6),
+    ("dual-track", 12, 16, 60, 0.6, ""),
+    ("grand-bargain", 12, 16, 60, 0.6, ""),
+    ("step-by-step-free", 12, 16, 60, 0.6, ""),
+    ("hybrid", 12, 16, 60, 0.6, "all"),
 ]
 
 
-def run_case(policy: str, nc: int, nm: int, h: int, vlow: float, repeat: int) -> dict[str, object]:
-    code = CHILD.format(here=str(HERE), nc=nc, nm=nm, h=h, vlow=vlow, policy=policy, repeat=repeat)
+def run_case(
+    policy: str, nc: int, nm: int, h: int, vlow: float, strategic: str, repeat: int
+) -> dict[str, object]:
+    code = CHILD.format(
+        here=str(HERE),
+        nc=nc,
+        nm=nm,
+        h=h,
+        vlow=vlow,
+        policy=policy,
+        repeat=repeat,
+        strategic=strategic,
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     result: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
@@ -84,9 +100,12 @@ def main() -> None:
         "| best s | median s | peak RSS MiB |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for policy, nc, nm, h, vlow in cases:
-        rep = 1 if (policy, nc, nm, h, vlow) in SLOW else args.repeat
-        r = run_case(policy, nc, nm, h, vlow, rep)
+    for case in cases:
+        policy, nc, nm, h, vlow, strategic = case
+        rep = 1 if case in SLOW else args.repeat
+        r = run_case(policy, nc, nm, h, vlow, strategic, rep)
+        if strategic:
+            policy = f"{policy}, strategic voters ({strategic})"
         verify = "1" if vlow >= 1 else f"U[{vlow}, 1]"
         if "refused" in r:
             print(

@@ -16,10 +16,13 @@ def benchmark_scenario(
     seed: int = 0,
     verify_low: float = 0.6,
     max_steps: int = 1,
+    strategic: str = "",
 ) -> Scenario:
     """A P5-style scenario: 12 concerns of rising cost, active and potential measures,
     a UNSC with vetoes, an EU and a US, and four policies (step-by-step, dual-track,
-    hybrid, grand bargain). Verification probabilities are drawn in [verify_low, 1]."""
+    hybrid, grand bargain). Verification probabilities are drawn in [verify_low, 1].
+    ``strategic``: "" (rule-based votes), "escalate" (Russia and China vote strategically
+    on tranches) or "all" (the US, Russia and China vote strategically on everything)."""
     rng = np.random.default_rng(seed)
     powers = ["usa", "uk", "france", "germany", "russia", "china"]
     n_active = n_measures - n_measures // 3
@@ -56,7 +59,7 @@ def benchmark_scenario(
         for i, c in enumerate(concerns)
     }
     escalation = {"demands": "all", "review_every": 3, "tranches": potential}
-    data = {
+    data: dict[str, Any] = {
         "name": f"bench-{n_concerns}c-{n_measures}m-{horizon}h",
         "period": "month",
         "horizon": horizon,
@@ -112,4 +115,10 @@ def benchmark_scenario(
             },
         },
     }
+    if strategic == "escalate":
+        for p in ("russia", "china"):
+            data["votes"][p]["escalate"] = "strategic"
+    elif strategic == "all":
+        for p in ("usa", "russia", "china"):
+            data["votes"][p] = {"escalate": "strategic", "relieve": "strategic"}
     return Scenario.model_validate(data)
