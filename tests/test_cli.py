@@ -149,3 +149,16 @@ def test_check_table() -> None:
 def test_negative_seed_is_a_clear_error(tiny_file: Path) -> None:
     r = invoke("run", str(tiny_file), "--seed", "-1")
     assert r.exit_code == 2 and "Traceback" not in r.output
+
+
+def test_report_lists_assumptions(tmp_path: Path, tiny_file: Path) -> None:
+    text = tiny_file.read_text().replace(
+        "  - {id: c, cost: 30, value: {usa: 2}}",
+        "  - {id: c, cost: 30, value: {usa: 2}, note: 'ASSUMPTION: hardest & last'}",
+    )
+    f = tmp_path / "noted.yaml"
+    f.write_text(text)
+    out = tmp_path / "r.html"
+    assert invoke("report", str(f), "-o", str(out)).exit_code == 0
+    html = out.read_text()
+    assert "ASSUMPTION: hardest &amp; last" in html and 'id="assumptions"' in html

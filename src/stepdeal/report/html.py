@@ -164,6 +164,28 @@ def _scenario_html(scenario: Scenario) -> str:
     return "".join(parts)
 
 
+def _assumptions_html(scenario: Scenario) -> str:
+    """Every entity's note (assumptions and reasoning), as a definition list."""
+    groups = (
+        ("actor", scenario.actors),
+        ("institution", scenario.institutions),
+        ("concern", scenario.concerns),
+        ("measure", scenario.measures),
+        ("policy", scenario.policies),
+    )
+    items = [
+        f"<dt>{kind} <code>{_e(item.id)}</code></dt><dd>{_e(item.note)}</dd>"
+        for kind, group in groups
+        for item in group
+        if item.note
+    ]
+    if scenario.note:
+        items.insert(0, f"<dt>scenario</dt><dd>{_e(scenario.note)}</dd>")
+    if not items:
+        return "<p>The scenario states no assumptions.</p>"
+    return '<dl class="notes">' + "".join(items) + "</dl>"
+
+
 def _sources(scenario: Scenario) -> list[str]:
     """The scenario's sources, then every entity's own sources prefixed by the entity."""
     out = list(scenario.sources)
@@ -261,6 +283,10 @@ def render_html(scenario: Scenario, timelines: dict[str, Timeline]) -> str:
 <section id="scenario">
 <h2>Scenario</h2>
 {_scenario_html(scenario)}
+</section>
+<section id="assumptions">
+<h2>Assumptions</h2>
+{_assumptions_html(scenario)}
 </section>
 <section id="sources">
 <h2>Sources</h2>
