@@ -96,9 +96,13 @@ def _check_structure(game: Game, text: str) -> TreeSize:
     chance_sets: list[int] = []
     outcomes: list[int] = []
     outcome_labels: list[str] = []
+    node_labels: list[str] = []
     counts = {"p": 0, "c": 0, "t": 0}
     for kind, labels, rest in _nodes(text):
         counts[kind] += 1
+        node_labels += [labels[0]] if labels[0] else []
+        if kind in "pc":
+            assert labels[1] == ""  # information sets are numbered, not labelled
         if kind == "p":
             # p "node" 1 infoset "" { actions } 0
             player, infoset = (int(x) for x in rest.split()[1:3])
@@ -126,6 +130,8 @@ def _check_structure(game: Game, text: str) -> TreeSize:
     assert chance_sets == list(range(1, len(chance_sets) + 1))
     assert outcomes == list(range(1, len(outcomes) + 1))
     assert len(set(outcome_labels)) == len(outcome_labels)
+    # Gambit (16.6 and later) refuses a file whose non-empty node labels repeat
+    assert len(set(node_labels)) == len(node_labels)
     return TreeSize(counts["p"], counts["c"], counts["t"])
 
 
@@ -140,7 +146,7 @@ def test_hand_example_node_counts(hand: Game) -> None:
     assert len(text.splitlines()) == 2 + 23
     root = text.splitlines()[2]
     assert _LABEL.findall(root)[2:] == ["none", "a", "b"]
-    assert 'c "t=0 verification after b" 3 "" { "b=pending" 0.5 "b=verified" 0.5 } 0' in text
+    assert 'c "C3 t=0 verification after b" 3 "" { "b=pending" 0.5 "b=verified" 0.5 } 0' in text
 
 
 def test_exact_decimal_probabilities() -> None:

@@ -276,10 +276,13 @@ def tree_size(game: Game, max_nodes: int | None = None) -> TreeSize:
 # --------------------------------------------------------------------------- text
 
 
+def _clean(text: str) -> str:
+    """Text safe inside a quoted label: the readers differ on escapes, so none are needed."""
+    return " ".join(text.replace('"', "'").replace("\\", "/").split())
+
+
 def _quote(text: str) -> str:
-    """A label between double quotes; characters the readers do not escape are replaced."""
-    clean = " ".join(text.replace('"', "'").replace("\\", "/").split())
-    return f'"{clean}"'
+    return f'"{_clean(text)}"'
 
 
 def _number(x: float) -> str:
@@ -348,19 +351,20 @@ def export_efg(game: Game, max_nodes: int = DEFAULT_MAX_NODES) -> str:
     out_start = [
         np.searchsorted(p.out_pair, np.arange(p.pair_state.size + 1)).tolist() for p in periods
     ]
+    # node text around the node's number (node labels must be unique within the game for
+    # Gambit, so each starts with D<n> or C<n>; <n> is also the information set number)
     decision_text: dict[tuple[int, int], tuple[str, str]] = {}
     chance_text: dict[tuple[int, int], tuple[str, str]] = {}
     end_text: dict[int, str] = {}
 
     def decision(t: int, i: int) -> tuple[str, str]:
-        """Text of a decision node before and after its information set number."""
         key = (t, i)
         if key not in decision_text:
             period = periods[t]
             first, last = pair_start[t][i], pair_start[t][i + 1]
             acts = " ".join(action_label[a] for a in period.pair_action[first:last])
-            label = _quote(f"t={t} {_state_label(game, period.C[i], period.M[i])}")
-            decision_text[key] = (f"p {label} 1 ", f' "" {{ {acts} }} 0')
+            state = _clean(_state_label(game, period.C[i], period.M[i]))
+            decision_text[key] = (f' t={t} {state}" 1 ', f' "" {{ {acts} }} 0')
         return decision_text[key]
 
     def chance(t: int, pair: int) -> tuple[str, str]:
@@ -373,10 +377,7 @@ def export_efg(game: Game, max_nodes: int = DEFAULT_MAX_NODES) -> str:
                 for k in range(out_start[t][pair], out_start[t][pair + 1])
             )
             act = action_label[period.pair_action[pair]][1:-1]
-            chance_text[key] = (
-                f"c {_quote(f't={t} verification after {act}')} ",
-                f' "" {{ {outs} }} 0',
-            )
+            chance_text[key] = (f' t={t} verification after {act}" ', f' "" {{ {outs} }} 0')
         return chance_text[key]
 
     comment = (
@@ -405,15 +406,15 @@ def export_efg(game: Game, max_nodes: int = DEFAULT_MAX_NODES) -> str:
             if game.tail_persist:
                 total = tuple(x + y for x, y in zip(total, tail_w[i], strict=True))
             if i not in end_text:
-                end_text[i] = _state_label(game, C_final[i], M_final[i]).replace('"', "'")
+                end_text[i] = _clean(_state_label(game, C_final[i], M_final[i]))
             pay = ", ".join(_number(x) for x in total)
-            lines.append(f't "" {n_outcome} "#{n_outcome} {end_text[i]}" {{ {pay} }}')
+            lines.append(f't "" {n_outcome} "T{n_outcome} {end_text[i]}" {{ {pay} }}')
             continue
         period = periods[t]
         if is_decision:
             n_infoset += 1
-            head, rest = decision(t, i)
-            lines.append(f"{head}{n_infoset}{rest}")
+            label, rest = decision(t, i)
+            lines.append(f'p "D{n_infoset}{label}{n_infoset}{rest}')
             first, last = pair_start[t][i], pair_start[t][i + 1]
             for pair in range(last - 1, first - 1, -1):
                 stack.append((False, t, pair, total))
@@ -421,8 +422,8 @@ def export_efg(game: Game, max_nodes: int = DEFAULT_MAX_NODES) -> str:
         # after the target's action: verification (a chance node if uncertain), then votes
         if period.pair_chance[i]:
             n_chance += 1
-            head, rest = chance(t, i)
-            lines.append(f"{head}{n_chance}{rest}")
+            label, rest = chance(t, i)
+            lines.append(f'c "C{n_chance}{label}{n_chance}{rest}')
         assert period.out_w is not None
         for k in range(out_start[t][i + 1] - 1, out_start[t][i] - 1, -1):
             w = period.out_w[k]
