@@ -104,7 +104,12 @@ class Game:
     review_every: int
     tranches: I64
     actions: tuple[tuple[int, ...], ...]  # canonical action list, index 0 = no step
-    action_mask: B = field(repr=False)  # (n_actions, n_concerns)
+    action_mask: B = field(repr=False)  # (n_actions, n_concerns): steps taken
+    reverse_mask: B = field(repr=False)  # (n_actions, n_concerns): steps reversed
+    reversible: B = field(repr=False)
+    reversal_cost: F64 = field(repr=False)
+    snapback: bool = False
+    snapback_reverse_veto: bool = False
     #: extra per-period payment to the target while a concern is verified (analysis only:
     #: the hold-up search adds relief here; zero for every scenario file)
     bonus: F64 = field(default_factory=lambda: np.zeros(0), repr=False)
@@ -130,20 +135,36 @@ class Game:
     def n_powers(self) -> int:
         return len(self.power_ids)
 
+    def action_label(self, a: int) -> str:
+        """Readable label of action index ``a``: ``none``, ``a+b`` or ``reverse a``."""
+        act = self.actions[a]
+        if not act:
+            return "none"
+        return "+".join(self.concern_label(i) for i in act)
+
+    def concern_label(self, i: int) -> str:
+        """Concern id for a take index, ``reverse <id>`` for a reversal index (``n + id``)."""
+        n = self.n_concerns
+        return self.concern_ids[i] if i < n else f"reverse {self.concern_ids[i - n]}"
+
     def initial_state(self) -> tuple[U8, U8]:
         """Concern and measure status vectors at the start of period 0."""
         return np.zeros(self.n_concerns, dtype=np.uint8), self.initial_measures.copy()
 
 
-def canonical_actions(n_concerns: int, max_steps: int) -> tuple[tuple[int, ...], ...]:
+def canonical_actions(
+    n_concerns: int, max_steps: int, reversible: list[int] | None = None
+) -> tuple[tuple[int, ...], ...]:
     """All sets of at most ``max_steps`` concerns, in tie-breaking order.
 
     No step first, then fewer steps before more, then lexicographic on file
-    indices: ``(), (0,), (1,), ..., (0, 1), (0, 2), ...``.
+    indices: ``(), (0,), (1,), ..., (0, 1), (0, 2), ...``; then one reversal of a
+    reversible concern ``i``, encoded as ``(n_concerns + i,)``, by file index.
     """
     out: list[tuple[int, ...]] = []
     for size in range(0, min(max_steps, n_concerns) + 1):
         out.extend(combinations(range(n_concerns), size))
+    out.extend((n_concerns + i,) for i in sorted(reversible or []))
     return tuple(out)
 
 
@@ -224,10 +245,14 @@ def compile_game(s: Scenario, policy_id: str | None = None) -> Game:
     tranches = np.array([midx[m] for m in getattr(policy, "tranches", [])], dtype=np.int64)
     strict = bool(getattr(policy, "strict", False)) and kind in ("step_by_step", "hybrid")
 
-    actions = canonical_actions(nc, s.max_steps_per_period)
+    reversible = [i for i, c in enumerate(s.concerns) if c.reversible]
+    actions = canonical_actions(nc, s.max_steps_per_period, reversible)
     action_mask = np.zeros((len(actions), nc), dtype=bool)
+    reverse_mask = np.zeros((len(actions), nc), dtype=bool)
     for a, act in enumerate(actions):
-        action_mask[a, list(act)] = True
+        action_mask[a, [i for i in act if i < nc]] = True
+        reverse_mask[a, [i - nc for i in act if i >= nc]] = True
+    snapback = getattr(policy, "snapback", None)
 
     target = s.target
     return Game(
@@ -270,4 +295,9 @@ def compile_game(s: Scenario, policy_id: str | None = None) -> Game:
         tranches=tranches,
         actions=actions,
         action_mask=action_mask,
+        reverse_mask=reverse_mask,
+        reversible=np.array([c.reversible for c in s.concerns], dtype=bool),
+        reversal_cost=np.array([c.reversal_cost for c in s.concerns]),
+        snapback=snapback is not None,
+        snapback_reverse_veto=snapback is not None and snapback.rule == "reverse_veto",
     )

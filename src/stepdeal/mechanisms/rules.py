@@ -74,6 +74,10 @@ def allowed_actions(game: Game, C: U8) -> B:
     action_bits = game.action_mask.astype(np.int64) @ bits
     # every concern of the set must be open
     allowed: B = (action_bits[None, :] & ~open_bits[:, None]) == 0
+    # a reversal needs a verified, reversible concern
+    rev_bits = game.reverse_mask.astype(np.int64) @ bits
+    can_reverse = ((C == VERIFIED) & game.reversible[None, :]).astype(np.int64) @ bits
+    allowed &= (rev_bits[None, :] & ~can_reverse[:, None]) == 0
     if game.strict:
         # the set must be the first |set| open concerns in policy order ...
         n, nc = C.shape
@@ -168,11 +172,18 @@ def fixed_votes(
     return members, votes, strategic
 
 
-def passes(game: Game, m: int, votes: B) -> B:
-    """The issuer's rule applied to ``votes`` (rows x members): veto or majority."""
+def passes(game: Game, m: int, votes: B, reverse_veto: bool = False) -> B:
+    """The issuer's rule applied to ``votes`` (rows x members): veto or majority.
+
+    ``reverse_veto`` (snapback under UNSCR 2231 rules): the proposal to restore
+    passes unless every member votes to continue the relief, i.e. iff any votes yes.
+    """
     yes = votes.sum(axis=1)
     no = votes.shape[1] - yes
-    out: B = (no == 0) if game.veto_rule[int(game.issuer[m])] else (yes > no)
+    if reverse_veto:
+        out: B = yes > 0
+    else:
+        out = (no == 0) if game.veto_rule[int(game.issuer[m])] else (yes > no)
     return out
 
 
@@ -185,12 +196,18 @@ class Slot:
 
     kind: int  # KIND_ESCALATE or KIND_RELIEVE
     measure: int
-    source: str  # "relief", "tranche" or "completion"
+    source: str  # "snapback", "relief", "tranche" or "completion"
+
+    def reverse_veto(self, game: Game) -> bool:
+        return self.source == "snapback" and game.snapback_reverse_veto
 
 
 def period_slots(game: Game, t: int) -> list[Slot]:
-    """The agenda of period ``t`` in order: relief by measure, the tranche, completion lifts."""
+    """The agenda of period ``t`` in order: snapback restores, relief by measure, the
+    tranche, completion lifts."""
     slots: list[Slot] = []
+    if game.snapback and game.reversible.any():
+        slots += [Slot(KIND_ESCALATE, m, "snapback") for m in range(game.n_measures)]
     if game.has_relief:
         slots += [Slot(KIND_RELIEVE, m, "relief") for m in range(game.n_measures)]
     if game.has_escalation and game.review_every > 0 and t > 0 and t % game.review_every == 0:
@@ -207,6 +224,15 @@ def tabled(game: Game, slot: Slot, C: U8, M: U8) -> tuple[I64, U8]:
     m = slot.measure
     col = M[:, m]
     verified = C == VERIFIED
+    if slot.source == "snapback":
+        # relief still justified: by verified concerns' relief, or by completion
+        justified = np.where(verified, game.relief_rank[None, :, m], 0).max(axis=1)
+        if game.has_completion:
+            met = ~(~verified & game.demands[None, :]).any(axis=1)
+            justified = np.where(met, 3, justified)
+        relieved = (col == CURTAILED) | (col == FROZEN) | (col == LIFTED)
+        rows = np.flatnonzero(relieved & (STATUS_RANK[col] > justified))
+        return rows, RANK_STATUS[justified[rows]]
     if slot.source == "relief":
         target_rank = np.where(verified, game.relief_rank[None, :, m], 0).max(axis=1)
         rows = np.flatnonzero(
@@ -264,7 +290,7 @@ def resolve(
             col = members.index(flip[1])
             votes[:, col] = ~votes[:, col]
         n_tabled += 1
-        passed = passes(game, m, votes)
+        passed = passes(game, m, votes, slot.reverse_veto(game))
         M[rows[passed], m] = after[passed]
         if record:
             records.append(
@@ -288,11 +314,16 @@ def pressure(game: Game, M: U8) -> F64:
     return out
 
 
-def target_payoff(game: Game, C: U8, M: U8, taken: B | None = None) -> F64:
-    """Target's per-period payoff on end-of-period state; ``taken``: steps taken this period."""
+def target_payoff(
+    game: Game, C: U8, M: U8, taken: B | None = None, reversed_: B | None = None
+) -> F64:
+    """Target's per-period payoff on end-of-period state; ``taken``/``reversed_``: steps
+    taken / reversed this period (their one-off costs)."""
     u: F64 = -pressure(game, M) - (C != OPEN) @ game.upkeep + (C == VERIFIED) @ game.bonus
     if taken is not None:
         u = u - taken @ game.cost
+    if reversed_ is not None:
+        u = u - reversed_ @ game.reversal_cost
     return u
 
 

@@ -73,6 +73,10 @@ class Concern(Documented):
     verify: Probability = Field(
         1.0, description="probability per period that a taken step is verified"
     )
+    reversible: bool = Field(False, description="the target may reverse the step once verified")
+    reversal_cost: Amount = Field(
+        0.0, description="one-off cost to the target in the period it reverses the step"
+    )
 
 
 class Measure(Documented):
@@ -86,6 +90,17 @@ class Measure(Documented):
         default_factory=dict, description="per-period cost to each power while active"
     )
     curtail: Share = Field(0.5, description="share of impact and burden left when curtailed")
+
+
+class Snapback(_Base):
+    """Relief withdrawn when a reversal makes it unjustified (see the model spec 4.8)."""
+
+    rule: Literal["issuer", "reverse_veto"] = Field(
+        "issuer",
+        description="issuer: the issuer's own rule decides a restore proposal; reverse_veto: "
+        "relief continues only if every member votes to continue it (JCPOA/UNSCR 2231 "
+        "para. 11-12: one member can restore sanctions)",
+    )
 
 
 class ReliefAction(_Base):
@@ -123,6 +138,9 @@ class MemberVotes(_Base):
 
 class _PolicyBase(Documented):
     id: Identifier
+    snapback: Snapback | None = Field(
+        None, description="restore relief when a reversal makes it unjustified (default: none)"
+    )
 
 
 class _ReliefPart(_Base):

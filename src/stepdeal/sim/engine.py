@@ -20,6 +20,7 @@ from ..mechanisms.game import (
     FROZEN,
     LIFTED,
     MEASURE_STATUS,
+    OPEN,
     PENDING,
     PROPOSAL_KINDS,
     U8,
@@ -98,16 +99,23 @@ def simulate(
         action = strategy.choose(game, t, C, M)
         allowed = allowed_actions(game, C[None, :])[0]
         if action not in game.actions or not allowed[game.actions.index(action)]:
-            names = [ids[i] for i in action]
+            names = [game.concern_label(i) for i in action]
             raise ValueError(
                 f"strategy {strategy.name!r} took a step set not allowed at t={t}: {names}"
             )
-        taken = np.zeros(game.n_concerns, dtype=bool)
-        taken[list(action)] = True
+        n = game.n_concerns
+        taken = np.zeros(n, dtype=bool)
+        taken[[i for i in action if i < n]] = True
+        reversed_ = np.zeros(n, dtype=bool)
+        reversed_[[i - n for i in action if i >= n]] = True
         C = C.copy()
+        C[reversed_] = OPEN
         C[taken] = PENDING
         for i in sorted(action):
-            tl.events.append(Event(t, "step", {"concern": ids[i]}))
+            if i < n:
+                tl.events.append(Event(t, "step", {"concern": ids[i]}))
+            else:
+                tl.events.append(Event(t, "reversed", {"concern": ids[i - n]}))
         for i in range(game.n_concerns):
             if C[i] != PENDING:
                 continue
@@ -158,7 +166,9 @@ def simulate(
                     )
                 )
         M = M2[0]
-        u_target = float(target_payoff(game, C[None, :], M[None, :], taken[None, :])[0])
+        u_target = float(
+            target_payoff(game, C[None, :], M[None, :], taken[None, :], reversed_[None, :])[0]
+        )
         u_powers = power_payoffs(game, C[None, :], M[None, :])[0]
         target_u.append(u_target)
         for k in range(game.n_powers):

@@ -66,8 +66,24 @@ class Timeline:
         ]
 
     def resolved(self) -> list[str]:
-        """Concern ids in the order they were verified."""
-        return [e.data["concern"] for e in self.events if e.kind == "verified"]
+        """Concern ids verified (and not reversed since), in the order they were verified."""
+        last: dict[str, tuple[int, str]] = {}
+        for i, e in enumerate(self.events):
+            if e.kind in ("verified", "reversed"):
+                last[e.data["concern"]] = (i, e.kind)
+        return [
+            c
+            for c, (_, kind) in sorted(last.items(), key=lambda kv: kv[1][0])
+            if kind == "verified"
+        ]
+
+    def reversals(self) -> list[dict[str, Any]]:
+        """Every reversal: ``{concern, period}``."""
+        return [
+            {"concern": e.data["concern"], "period": e.t}
+            for e in self.events
+            if e.kind == "reversed"
+        ]
 
     def final_measures(self) -> dict[str, str]:
         return dict(self.periods[-1].measures) if self.periods else {}
@@ -103,6 +119,7 @@ class Timeline:
             "pressure": [round(x, 12) for x in self.pressure()],
             "utilities": {k: round(v, 12) for k, v in self.utilities.items()},
             "vetoes": vetoes,
+            "reversals": self.reversals(),
             "strategy": self.strategy,
             "unit": self.unit,
             "period": self.period,

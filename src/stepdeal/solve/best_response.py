@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from ..mechanisms.game import F64, I64, PENDING, U8, VERIFIED, B, Game
+from ..mechanisms.game import F64, I64, OPEN, PENDING, U8, VERIFIED, B, Game
 from ..mechanisms.rules import (
     allowed_actions,
     fixed_votes,
@@ -112,6 +112,7 @@ class VoteStage:
     members: tuple[int, ...]
     fixed: B  # (len(rows), len(members)) votes of the non-strategic members
     strategic: B  # (len(members),)
+    reverse_veto: bool = False
     strategic_votes: B = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
     passed: B = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
@@ -264,9 +265,12 @@ def _forward(game: Game, t: int, layer: Layer, budget: _Budget, forbid: int | No
     taken: B = game.action_mask[pair_action]
     layer.pair_state = pair_state.astype(np.int64)
     layer.pair_action = pair_action.astype(np.int64)
-    layer.pair_cost = taken @ game.cost
-    # (1) decision stage; concerns with verify >= 1 are verified at once
+    reversed_: B = game.reverse_mask[pair_action]
+    layer.pair_cost = taken @ game.cost + reversed_ @ game.reversal_cost
+    # (1) decision stage; reversals are observed at once; concerns with verify >= 1
+    # are verified at once
     C = layer.C[pair_state].copy()
+    C[reversed_] = OPEN
     C[taken] = PENDING
     C[(C == PENDING) & (game.verify >= 1.0)[None, :]] = VERIFIED
     C, M, layer.pair_x, keys = _merge(C, layer.M[pair_state])
@@ -314,7 +318,7 @@ def _vote_stages(
             game, slot.kind, m, M[rows, m], after, n_verified[rows]
         )
         if not strategic.any():  # decided by the rules: apply in place
-            passed = passes(game, m, votes)
+            passed = passes(game, m, votes, slot.reverse_veto(game))
             M = M.copy()
             M[rows[passed], m] = after[passed]
             merged = False
@@ -345,6 +349,7 @@ def _vote_stages(
                 members=members,
                 fixed=votes[:, ~strategic],
                 strategic=strategic,
+                reverse_veto=slot.reverse_veto(game),
             )
         )
         keys = new_keys
@@ -363,7 +368,7 @@ def _choose(game: Game, st: VoteStage, E: F64, EP: F64) -> tuple[F64, F64]:
     votes = np.empty((st.rows.size, len(st.members)), dtype=bool)
     votes[:, ~st.strategic] = st.fixed
     votes[:, st.strategic] = st.strategic_votes
-    st.passed = passes(game, st.measure, votes)
+    st.passed = passes(game, st.measure, votes, st.reverse_veto)
     out_E = E[st.self_child].copy()
     out_EP = EP[st.self_child].copy()
     out_E[st.rows] = np.where(st.passed, E[st.pass_child], E[fail])

@@ -46,7 +46,7 @@ def explain_stall(solution: BestResponse, timeline: Timeline) -> dict[str, Any]:
             options = [
                 {"concerns": [game.concern_ids[i] for i in act], "gain_vs_wait": round(v - wait, 9)}
                 for act, v in q.items()
-                if act
+                if act and all(i < game.n_concerns for i in act)  # steps, not reversals
             ]
             return {"stalled": True, "period": t, "options": options, "unit": game.scenario.unit}
     return {"stalled": True, "period": None, "options": [], "unit": game.scenario.unit}

@@ -28,6 +28,10 @@ check stepdeal's results independently. It follows ``docs/explanation/model.md``
   (:func:`stepdeal.sim.engine.discounted`: Σ δᵗ uₜ plus δᴴ/(1 − δ)·ū with
   ``tail: persist``). Each terminal node has its own outcome.
 
+Node labels are unique within the file, as Gambit requires: ``D<n> t=<t> <state>``
+for decisions (``<n>`` is also the information set number), ``C<n> ...`` for chance
+nodes and ``T<n> <final state>`` for outcomes.
+
 Backward induction on the exported tree (ties broken towards the first listed
 action, within the tie tolerance of the solver) gives the values of
 :func:`~stepdeal.solve.best_response.solve_best_response`.
@@ -249,9 +253,25 @@ def _too_large(
     )
 
 
+def _check_supported(game: Game) -> None:
+    """Refuse games whose rules this export does not model (rather than write a wrong tree)."""
+    if getattr(game, "has_strategic", False):
+        raise ValueError(
+            f"policy {game.policy.id!r} has strategic voters: they are decision makers, and "
+            "the .efg export only models the target's decisions. Fix: give every member a "
+            "fixed vote rule (yes, no, sincere or if_verified_at_least) to export the tree"
+        )
+    if any(i >= game.n_concerns for act in game.actions for i in act):
+        raise ValueError(
+            f"policy {game.policy.id!r} allows the target to reverse steps, which the .efg "
+            "export does not model yet. Fix: make every concern irreversible to export the tree"
+        )
+
+
 def _size(
     game: Game, max_nodes: int | None, detail: bool
 ) -> tuple[TreeSize, list[_Period], U8, U8]:
+    _check_supported(game)
     limit = 2**62 if max_nodes is None else max_nodes
     periods, C, M, bound = _forward(game, limit, detail)
     if len(periods) < game.horizon:
