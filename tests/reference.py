@@ -45,7 +45,12 @@ def allowed_sets(s: Scenario, policy, concerns: dict[str, str]) -> list[tuple[st
                 if any(concerns[c] != "verified" for c in order[:first]):
                     continue  # an earlier concern is still pending
             out.append(combo)
-    return sorted(out, key=lambda combo: (len(combo), sorted(ids.index(c) for c in combo)))
+    out = sorted(out, key=lambda combo: (len(combo), sorted(ids.index(c) for c in combo)))
+    # then one reversal of a verified, reversible concern, by file order
+    out += [
+        ("reverse " + c.id,) for c in s.concerns if c.reversible and concerns[c.id] == "verified"
+    ]
+    return out
 
 
 def factor(s: Scenario, mid: str, status: str) -> float:
@@ -68,7 +73,11 @@ def power_payoff(
 def target_payoff(
     s: Scenario, concerns: dict[str, str], measures: dict[str, str], taken: tuple[str, ...]
 ) -> float:
+    """``taken``: this period's action (step ids, or ``"reverse <id>"``)."""
     u = 0.0
+    for c in s.concerns:
+        if "reverse " + c.id in taken:
+            u -= c.reversal_cost
     for m in s.measures:
         u -= factor(s, m.id, measures[m.id]) * m.impact
     for c in s.concerns:
@@ -99,7 +108,9 @@ def fixed_vote(s: Scenario, who: str, kind: str, mid: str, after: str, concerns,
     return (rule.then if n >= rule.if_verified_at_least else rule.else_) == "yes"
 
 
-def rule_passes(s: Scenario, mid: str, votes: list[bool]) -> bool:
+def rule_passes(s: Scenario, mid: str, votes: list[bool], reverse_veto: bool = False) -> bool:
+    if reverse_veto:  # restore unless every member votes to continue the relief
+        return any(votes)
     m = next(x for x in s.measures if x.id == mid)
     inst = next(i for i in s.institutions if i.id == m.issuer)
     if inst.rule == "veto":
@@ -110,6 +121,8 @@ def rule_passes(s: Scenario, mid: str, votes: list[bool]) -> bool:
 def agenda(s: Scenario, policy, t: int) -> list[tuple[str, str, str]]:
     """(kind, measure, source) of every slot of period t, in order."""
     out = []
+    if policy.snapback is not None and any(c.reversible for c in s.concerns):
+        out += [("escalate", m.id, "snapback") for m in s.measures]
     if policy.kind in ("step_by_step", "hybrid") and any(policy.relief.values()):
         out += [("relieve", m.id, "relief") for m in s.measures]
     if policy.kind in ("escalation", "hybrid") and t > 0 and t % policy.review_every == 0:
@@ -128,6 +141,23 @@ def proposal(s: Scenario, policy, slot, concerns, measures) -> str | None:
     """Status proposed by a slot in this state, or None if nothing is tabled."""
     _, mid, source = slot
     now = measures[mid]
+    if source == "snapback":
+        justified = "active"
+        for cid, actions in (getattr(policy, "relief", None) or {}).items():
+            if concerns[cid] == "verified":
+                for a in actions:
+                    if a.measure == mid and RANK[ACTION_STATUS[a.action]] > RANK[justified]:
+                        justified = ACTION_STATUS[a.action]
+        demands = getattr(policy, "demands", "all")
+        demanded = [c.id for c in s.concerns] if demands == "all" else list(demands)
+        completion = policy.kind in ("escalation", "hybrid", "grand_bargain") and (
+            policy.on_completion == "lift_all"
+        )
+        if completion and all(concerns[c] == "verified" for c in demanded):
+            justified = "lifted"
+        if now in ("curtailed", "frozen", "lifted") and RANK[now] > RANK[justified]:
+            return justified
+        return None
     if source == "relief":
         best = None
         for cid, actions in policy.relief.items():
@@ -180,8 +210,9 @@ def resolve_values(s: Scenario, policy, t, concerns, measures, k, taken) -> dict
     new = dict(measures)
     new[mid] = after
     fixed = [fixed_vote(s, who, kind, mid, after, concerns, measures) for who in inst.members]
+    reverse_veto = slots[k][2] == "snapback" and policy.snapback.rule == "reverse_veto"
     if None not in fixed:  # no strategic member: the rules decide, follow one branch
-        chosen = new if rule_passes(s, mid, fixed) else measures
+        chosen = new if rule_passes(s, mid, fixed, reverse_veto) else measures
         return resolve_values(s, policy, t, concerns, chosen, k + 1, taken)
     v_pass = resolve_values(s, policy, t, concerns, new, k + 1, taken)
     v_fail = resolve_values(s, policy, t, concerns, measures, k + 1, taken)
@@ -190,14 +221,17 @@ def resolve_values(s: Scenario, policy, t, concerns, measures, k, taken) -> dict
         if f is None:  # strategic: yes iff passing is at least as good for it
             f = v_pass[who] >= v_fail[who] - TOL * max(1.0, abs(v_fail[who]))
         votes.append(f)
-    return v_pass if rule_passes(s, mid, votes) else v_fail
+    return v_pass if rule_passes(s, mid, votes, reverse_veto) else v_fail
 
 
 def branches(s: Scenario, concerns: dict[str, str], taken: tuple[str, ...]):
     """Every (probability, concerns) after taking ``taken`` and verification."""
     c1 = dict(concerns)
     for c in taken:
-        c1[c] = "pending"
+        if c.startswith("reverse "):
+            c1[c[len("reverse ") :]] = "open"  # a reversal is observed at once
+        else:
+            c1[c] = "pending"
     pending = [c for c in s.concerns if c1[c.id] == "pending"]
     options = []
     for c in pending:

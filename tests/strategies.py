@@ -68,6 +68,8 @@ def scenario_dicts(
                 "upkeep": draw(st.sampled_from([0.0, 0.0, 0.25])),
                 "value": {p: draw(SIGNED) for p in powers if draw(st.booleans())},
                 "verify": verify,
+                "reversible": draw(st.sampled_from([False, False, True])),
+                "reversal_cost": draw(st.sampled_from([0.0, 0.5, 2.0])),
             }
         )
     measures = []
@@ -87,6 +89,9 @@ def scenario_dicts(
     potential = [m["id"] for m in measures if m["status"] == "potential"]
     kind = draw(st.sampled_from(["step_by_step", "escalation", "hybrid", "grand_bargain"]))
     policy: dict[str, Any] = {"id": "pol", "kind": kind}
+    snapback = draw(st.sampled_from([None, None, "issuer", "reverse_veto"]))
+    if snapback is not None:
+        policy["snapback"] = {"rule": snapback}
     if kind in ("step_by_step", "hybrid"):
         policy["order"] = draw(st.one_of(st.just("by_cost"), st.permutations(cids).map(list)))
         policy["strict"] = draw(st.booleans())

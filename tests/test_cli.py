@@ -162,3 +162,15 @@ def test_report_lists_assumptions(tmp_path: Path, tiny_file: Path) -> None:
     assert invoke("report", str(f), "-o", str(out)).exit_code == 0
     html = out.read_text()
     assert "ASSUMPTION: hardest &amp; last" in html and 'id="assumptions"' in html
+
+
+def test_export_efg(tmp_path: Path) -> None:
+    out = tmp_path / "g.efg"
+    r = invoke("export", "holdup-demo", "--policy", "step-by-step", "-o", str(out))
+    assert r.exit_code == 0, r.output
+    assert out.read_text().startswith("EFG 2 R")
+
+
+def test_export_refuses_large_trees() -> None:
+    r = invoke("export", "iran-2011", "--policy", "dual-track", "--max-nodes", "1000")
+    assert r.exit_code == 2 and "horizon" in r.output and "Traceback" not in r.output

@@ -7,8 +7,10 @@ values must equal the solver's. They are skipped when ``open_spiel`` is not inst
 
 from __future__ import annotations
 
+import io
 import math
 import re
+import warnings
 from fractions import Fraction
 from types import ModuleType
 from typing import Any
@@ -130,7 +132,7 @@ def _check_structure(game: Game, text: str) -> TreeSize:
     assert chance_sets == list(range(1, len(chance_sets) + 1))
     assert outcomes == list(range(1, len(outcomes) + 1))
     assert len(set(outcome_labels)) == len(outcome_labels)
-    # Gambit (16.6 and later) refuses a file whose non-empty node labels repeat
+    # Gambit refuses a file whose non-empty node labels repeat (checked with pygambit 16.7)
     assert len(set(node_labels)) == len(node_labels)
     return TreeSize(counts["p"], counts["c"], counts["t"])
 
@@ -195,6 +197,15 @@ def test_tree_too_large_is_refused_before_writing(hand: Game) -> None:
     assert "horizon: 1 gives" in msg  # the longest horizon that fits
     with pytest.raises(TreeTooLarge):
         tree_size(hand, max_nodes=22)
+
+
+def test_strategic_voters_are_refused() -> None:
+    """Strategic voters are decision makers the export does not model: refuse, do not mis-write."""
+    d = load_scenario("holdup-demo").model_dump(mode="json", by_alias=True, exclude_none=True)
+    d["votes"]["russia"] = {"escalate": "strategic", "relieve": "yes"}
+    game = compile_game(Scenario.model_validate(d), "dual-track")
+    with pytest.raises(ValueError, match="strategic"):
+        export_efg(game)
 
 
 def test_huge_trees_are_refused_quickly() -> None:
@@ -295,3 +306,22 @@ def test_openspiel_backward_induction_equals_solver(pyspiel: ModuleType, s: Scen
     for k, p in enumerate(game.power_ids, start=1):
         assert _close(values[k], sol.power_value[p]), (p, values[k], sol.power_value[p])
     _walk(g.new_initial_state(), {}, {"p": 0, "c": 0, "t": 0})
+
+
+# --------------------------------------------------------------------------- Gambit
+
+
+def test_pygambit_reads_the_hand_example(hand: Game) -> None:
+    """Gambit's own reader (strict about labels since 16.6) accepts the file."""
+    gbt = pytest.importorskip(
+        "pygambit", reason="pygambit is not installed (pip install pygambit; builds from source)"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # label-normalisation warnings fail the test
+        g = gbt.read_efg(io.StringIO(export_efg(hand)))
+    assert [p.label for p in g.players] == [hand.target_id, *hand.power_ids]
+    assert len(list(g.nodes)) == HAND_SIZE.total
+    root = g.root
+    assert [a.label for a in root.infoset.actions] == ["none", "a", "b"]
+    chance = next(n for n in g.nodes if not n.is_terminal and n.infoset.is_chance)
+    assert [str(a.prob) for a in chance.infoset.actions] == ["0.5", "0.5"]

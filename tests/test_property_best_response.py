@@ -34,14 +34,16 @@ def test_backward_induction_equals_brute_force(s: Scenario) -> None:
     assert _close(fast.value, ref_value), (fast.value, ref_value)
     # every first-period action is valued the same
     C0, M0 = game.initial_state()
-    fast_q = {tuple(game.concern_ids[i] for i in a): v for a, v in fast.q_values(0, C0, M0).items()}
+    fast_q = {
+        tuple(game.concern_label(i) for i in a): v for a, v in fast.q_values(0, C0, M0).items()
+    }
     assert fast_q.keys() == ref_q.keys()
     for a, v in ref_q.items():
         assert _close(fast_q[a], v), (a, fast_q[a], v)
     # and the same action is chosen (same tie-breaking)
     best = max(ref_q.values())
     ref_choice = next(a for a, v in ref_q.items() if v >= best - 1e-9 * max(1.0, abs(best)))
-    assert tuple(game.concern_ids[i] for i in fast.action(0, C0, M0)) == ref_choice
+    assert tuple(game.concern_label(i) for i in fast.action(0, C0, M0)) == ref_choice
 
 
 @settings(max_examples=100, deadline=None)

@@ -222,6 +222,46 @@ def check_cmd(
 
 
 @app.command()
+def export(
+    scenario: ScenarioArg,
+    policy: Annotated[
+        str | None, typer.Option("--policy", help="policy id (default: the first)")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="output format: efg (Gambit)")] = "efg",
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="file to write (default: stdout)")
+    ] = None,
+    max_nodes: Annotated[
+        int, typer.Option("--max-nodes", min=1, help="refuse larger trees")
+    ] = 200_000,
+) -> None:
+    """Export the game tree (target decisions and verification chance) for Gambit/OpenSpiel."""
+    from ..mechanisms import compile_game
+    from ..solve.export import TreeTooLarge, export_efg
+
+    if fmt != "efg":
+        _fail([f"--format {fmt!r} is not supported. Fix: use --format efg"])
+    s = _load(scenario)
+    pid = _policy_or_fail(s, policy)
+    try:
+        text = export_efg(compile_game(s, pid), max_nodes=max_nodes)
+    except TreeTooLarge as exc:
+        _fail([f"{scenario}: {exc}"])
+        return
+    except ValueError as exc:
+        _fail([f"{scenario}: {exc}"])
+        return
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail([f"{output}: cannot write ({exc.strerror}). Fix: choose a writable path with -o"])
+    out.print(f"wrote {output}", highlight=False)
+
+
+@app.command()
 def report(
     scenario: ScenarioArg,
     output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write")] = Path(

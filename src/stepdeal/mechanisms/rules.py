@@ -98,6 +98,21 @@ def allowed_actions(game: Game, C: U8) -> B:
     return allowed
 
 
+def apply_action(game: Game, C: U8, actions: I64) -> tuple[U8, B, B]:
+    """Step 1 of a period: row ``i`` takes action ``actions[i]`` in state ``C[i]``.
+
+    Taken steps become pending; reversed steps become open (a reversal is observed
+    at once). Returns the new concern status and the taken / reversed masks (whose
+    one-off costs the target pays this period).
+    """
+    taken: B = game.action_mask[actions]
+    reversed_: B = game.reverse_mask[actions]
+    C = C.copy()
+    C[reversed_] = OPEN
+    C[taken] = PENDING
+    return C, taken, reversed_
+
+
 # --------------------------------------------------------------------------- 3.2
 
 

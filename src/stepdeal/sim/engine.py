@@ -20,7 +20,6 @@ from ..mechanisms.game import (
     FROZEN,
     LIFTED,
     MEASURE_STATUS,
-    OPEN,
     PENDING,
     PROPOSAL_KINDS,
     U8,
@@ -30,6 +29,7 @@ from ..mechanisms.game import (
 from ..mechanisms.rules import (
     VoteOracle,
     allowed_actions,
+    apply_action,
     power_payoffs,
     pressure,
     resolve,
@@ -104,13 +104,9 @@ def simulate(
                 f"strategy {strategy.name!r} took a step set not allowed at t={t}: {names}"
             )
         n = game.n_concerns
-        taken = np.zeros(n, dtype=bool)
-        taken[[i for i in action if i < n]] = True
-        reversed_ = np.zeros(n, dtype=bool)
-        reversed_[[i - n for i in action if i >= n]] = True
-        C = C.copy()
-        C[reversed_] = OPEN
-        C[taken] = PENDING
+        a = np.array([game.actions.index(action)], dtype=np.int64)
+        C2, taken2, reversed2 = apply_action(game, C[None, :], a)
+        C, taken, reversed_ = C2[0], taken2[0], reversed2[0]
         for i in sorted(action):
             if i < n:
                 tl.events.append(Event(t, "step", {"concern": ids[i]}))

@@ -43,9 +43,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from ..mechanisms.game import F64, I64, OPEN, PENDING, U8, VERIFIED, B, Game
+from ..mechanisms.game import F64, I64, PENDING, U8, VERIFIED, B, Game
 from ..mechanisms.rules import (
     allowed_actions,
+    apply_action,
     fixed_votes,
     passes,
     period_slots,
@@ -262,16 +263,11 @@ def _forward(game: Game, t: int, layer: Layer, budget: _Budget, forbid: int | No
         allowed &= ~game.action_mask[:, forbid][None, :]
     pair_state, pair_action = np.nonzero(allowed)
     budget.take(pair_state.size, t, "state-action pairs")
-    taken: B = game.action_mask[pair_action]
     layer.pair_state = pair_state.astype(np.int64)
     layer.pair_action = pair_action.astype(np.int64)
-    reversed_: B = game.reverse_mask[pair_action]
+    # (1) decision stage; concerns with verify >= 1 are verified at once
+    C, taken, reversed_ = apply_action(game, layer.C[pair_state], layer.pair_action)
     layer.pair_cost = taken @ game.cost + reversed_ @ game.reversal_cost
-    # (1) decision stage; reversals are observed at once; concerns with verify >= 1
-    # are verified at once
-    C = layer.C[pair_state].copy()
-    C[reversed_] = OPEN
-    C[taken] = PENDING
     C[(C == PENDING) & (game.verify >= 1.0)[None, :]] = VERIFIED
     C, M, layer.pair_x, keys = _merge(C, layer.M[pair_state])
     # (2) one chance stage per uncertain concern

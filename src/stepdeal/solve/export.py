@@ -61,6 +61,7 @@ from ..mechanisms.game import (
 )
 from ..mechanisms.rules import (
     allowed_actions,
+    apply_action,
     power_payoffs,
     resolve,
     target_payoff,
@@ -147,9 +148,7 @@ def _forward(game: Game, max_nodes: int, detail: bool) -> tuple[list[_Period], U
     bound = 1.0
     for t in range(game.horizon):
         pair_state, pair_action = np.nonzero(allowed_actions(game, C))
-        taken: B = game.action_mask[pair_action]
-        C_taken = C[pair_state].copy()
-        C_taken[taken] = PENDING
+        C_taken, taken, reversed_ = apply_action(game, C[pair_state], pair_action)
         n_out = np.left_shift(1, ((C_taken == PENDING) & uncertain[None, :]).sum(axis=1))
         if bound + float(n_out.sum()) > max_nodes:  # checked before expanding the outcomes
             return periods, C, M, bound + float(n_out.sum())
@@ -169,7 +168,7 @@ def _forward(game: Game, max_nodes: int, detail: bool) -> tuple[list[_Period], U
         if detail:
             u = np.column_stack(
                 [
-                    target_payoff(game, C_after, M_end, taken[row]),
+                    target_payoff(game, C_after, M_end, taken[row], reversed_[row]),
                     power_payoffs(game, C_after, M_end),
                 ]
             )
@@ -261,11 +260,6 @@ def _check_supported(game: Game) -> None:
             "the .efg export only models the target's decisions. Fix: give every member a "
             "fixed vote rule (yes, no, sincere or if_verified_at_least) to export the tree"
         )
-    if any(i >= game.n_concerns for act in game.actions for i in act):
-        raise ValueError(
-            f"policy {game.policy.id!r} allows the target to reverse steps, which the .efg "
-            "export does not model yet. Fix: make every concern irreversible to export the tree"
-        )
 
 
 def _size(
@@ -355,7 +349,7 @@ def export_efg(game: Game, max_nodes: int = DEFAULT_MAX_NODES) -> str:
     s = game.scenario
     players = [game.target_id, *game.power_ids]
     action_label = [
-        _quote("+".join(game.concern_ids[i] for i in act) if act else "none")
+        _quote("+".join(game.concern_label(i) for i in act) if act else "none")
         for act in game.actions
     ]
     # what discounted() adds for the tail: δᴴ / (1 − δ) × per-period payoff of the final state
