@@ -39,6 +39,7 @@ def scenario_dicts(
     max_horizon: int = 5,
     max_uncertain: int = 2,
     strategic: bool = False,
+    reversible: bool = True,
 ) -> dict[str, Any]:
     n_powers = draw(st.integers(1, 3))
     powers = [f"p{i}" for i in range(n_powers)]
@@ -68,7 +69,7 @@ def scenario_dicts(
                 "upkeep": draw(st.sampled_from([0.0, 0.0, 0.25])),
                 "value": {p: draw(SIGNED) for p in powers if draw(st.booleans())},
                 "verify": verify,
-                "reversible": draw(st.sampled_from([False, False, True])),
+                "reversible": reversible and draw(st.sampled_from([False, False, True])),
                 "reversal_cost": draw(st.sampled_from([0.0, 0.5, 2.0])),
             }
         )

@@ -296,7 +296,12 @@ def _close(a: float, b: float) -> bool:
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(scenarios(max_horizon=3, max_concerns=3, max_measures=3))
+# OpenSpiel numbers an action label by its first appearance in the file, and its
+# loader relies on every node listing its labels in that global order; a reversal
+# label that first appears deep in the tree breaks that, so the cross-check uses
+# scenarios without reversible concerns (reversals are checked by the brute-force
+# reference in test_property_best_response.py).
+@given(scenarios(max_horizon=3, max_concerns=3, max_measures=3, reversible=False))
 def test_openspiel_backward_induction_equals_solver(pyspiel: ModuleType, s: Scenario) -> None:
     game = compile_game(s, "pol")
     g = pyspiel.load_efg_game(export_efg(game))
