@@ -15,9 +15,11 @@ from ..scenario import Scenario
 from ._format import num, per_period, when
 
 
-def _mark(x: float) -> Text:
+def _mark(x: float | None) -> Text:
+    if x is None:
+        return Text("n/a", style="dim")
     style = "green" if x > 1e-9 else ("red" if x < -1e-9 else "yellow")
-    return Text(num(x), style=style)
+    return Text(f"{x:.4g}", style=style)
 
 
 def check_tables(scenario: Scenario, result: Any) -> list[Any]:
@@ -40,7 +42,8 @@ def check_tables(scenario: Scenario, result: Any) -> list[Any]:
     votes = Table(
         title="Votes on the equilibrium path",
         caption=f"gain in {unit} of the vote cast vs the opposite vote, others fixed "
-        "(0: not pivotal; < 0: the member's rule binds it against its interest)",
+        "(0: not pivotal or indifferent; < 0: the member's rule binds it against its "
+        "interest; n/a: the counterfactual leaves the solved graph)",
     )
     for col in ("period", "institution", "member", "proposal", "vote", "gain vs opposite"):
         votes.add_column(col, justify="right" if col.startswith("gain") else "left")
@@ -64,7 +67,7 @@ def check_tables(scenario: Scenario, result: Any) -> list[Any]:
     else:
         line = (
             f"Hold-up at {h['concern']} ({when(scenario, h['period'])}): the target stops; "
-            f"an extra relief of {num(h['extra_relief'])} {per_period(scenario)} while it "
+            f"an extra relief of {h['extra_relief']:.4g} {per_period(scenario)} while it "
             "stands verified would make the target take it."
         )
     return [steps, votes, line]

@@ -85,6 +85,7 @@ class CheckResult:
             "policy": self.policy,
             "seed": self.seed,
             "unit": self.unit,
+            "period": self.period,
             "steps": [asdict(s) for s in self.steps],
             "votes": [asdict(v) for v in self.votes],
             "holdup": None if self.holdup is None else asdict(self.holdup),
