@@ -6,13 +6,13 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from stepdeal.scenario import Scenario, parse_scenario
+
 # CI runs the property tests on a fixed, reproducible set of examples; locally they
 # explore new random examples on every run (and keep failures in .hypothesis/).
 settings.register_profile("ci", derandomize=True, database=None)
 if os.environ.get("CI"):
     settings.load_profile("ci")
-
-from stepdeal.scenario import Scenario, parse_scenario
 
 DEMO = """\
 name: tiny

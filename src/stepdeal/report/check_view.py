@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..scenario import Scenario
-from ._format import num, per_period, when
+from ._format import per_period, when
 
 
 def _mark(x: float | None) -> Text:
