@@ -38,6 +38,7 @@ ScenarioArg = Annotated[
 SeedOpt = Annotated[
     int, typer.Option("--seed", min=0, help="seed of the verification draws (a whole number ≥ 0)")
 ]
+PolicyOpt = Annotated[str | None, typer.Option("--policy", help="policy id (default: the first)")]
 BuiltinArg = Annotated[str, typer.Argument(help="a built-in scenario name (see `stepdeal list`)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of tables")]
 StrategyOpt = Annotated[
@@ -138,9 +139,7 @@ def _policy_or_fail(s: Scenario, policy: str | None) -> str:
 @app.command("run")
 def run_cmd(
     scenario: ScenarioArg,
-    policy: Annotated[
-        str | None, typer.Option("--policy", help="policy id (default: the first)")
-    ] = None,
+    policy: PolicyOpt = None,
     seed: SeedOpt = 0,
     json_out: JsonOpt = False,
     strategy: StrategyOpt = None,
@@ -195,9 +194,7 @@ def compare_cmd(
 @app.command("check")
 def check_cmd(
     scenario: ScenarioArg,
-    policy: Annotated[
-        str | None, typer.Option("--policy", help="policy id (default: the first)")
-    ] = None,
+    policy: PolicyOpt = None,
     seed: SeedOpt = 0,
     json_out: JsonOpt = False,
 ) -> None:
@@ -224,9 +221,7 @@ def check_cmd(
 @app.command()
 def export(
     scenario: ScenarioArg,
-    policy: Annotated[
-        str | None, typer.Option("--policy", help="policy id (default: the first)")
-    ] = None,
+    policy: PolicyOpt = None,
     fmt: Annotated[str, typer.Option("--format", help="output format: efg (Gambit)")] = "efg",
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="file to write (default: stdout)")

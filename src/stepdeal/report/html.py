@@ -12,7 +12,9 @@ from __future__ import annotations
 import base64
 import html
 import io
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from matplotlib.figure import Figure
 
@@ -164,15 +166,19 @@ def _scenario_html(scenario: Scenario) -> str:
     return "".join(parts)
 
 
-def _assumptions_html(scenario: Scenario) -> str:
-    """Every entity's note (assumptions and reasoning), as a definition list."""
-    groups = (
+def _entity_groups(scenario: Scenario) -> tuple[tuple[str, Sequence[Any]], ...]:
+    return (
         ("actor", scenario.actors),
         ("institution", scenario.institutions),
         ("concern", scenario.concerns),
         ("measure", scenario.measures),
         ("policy", scenario.policies),
     )
+
+
+def _assumptions_html(scenario: Scenario) -> str:
+    """Every entity's note (assumptions and reasoning), as a definition list."""
+    groups = _entity_groups(scenario)
     items = [
         f"<dt>{kind} <code>{_e(item.id)}</code></dt><dd>{_e(item.note)}</dd>"
         for kind, group in groups
@@ -189,13 +195,7 @@ def _assumptions_html(scenario: Scenario) -> str:
 def _sources(scenario: Scenario) -> list[str]:
     """The scenario's sources, then every entity's own sources prefixed by the entity."""
     out = list(scenario.sources)
-    groups = (
-        ("actor", scenario.actors),
-        ("institution", scenario.institutions),
-        ("concern", scenario.concerns),
-        ("measure", scenario.measures),
-        ("policy", scenario.policies),
-    )
+    groups = _entity_groups(scenario)
     for kind, items in groups:
         for item in items:
             out.extend(f"{kind} {item.id}: {src}" for src in item.sources)
