@@ -74,3 +74,11 @@ def test_restore_proposal_rules() -> None:
     M4, recs = resolve(g, 3, np.array([[VERIFIED]], dtype=np.uint8), M, record=True)
     assert M4[0, 0] == FROZEN and recs == []
     assert POTENTIAL == 0
+
+
+def test_run_table_shows_the_reversal() -> None:
+    from stepdeal.report import period_rows
+
+    s = scenario("")
+    rows = period_rows(s, run(s, "sbs", rng=0).timeline)
+    assert any(r["steps"] == "reverse a" for r in rows)

@@ -264,7 +264,11 @@ def period_rows(scenario: Scenario, timeline: Timeline) -> list[dict[str, str]]:
             {
                 "t": str(t),
                 "date": cal(t),
-                "steps": ", ".join(str(e.data["concern"]) for e in events if e.kind == "step"),
+                "steps": ", ".join(
+                    str(e.data["concern"]) if e.kind == "step" else f"reverse {e.data['concern']}"
+                    for e in events
+                    if e.kind in ("step", "reversed")
+                ),
                 "verified": ", ".join(
                     str(e.data["concern"]) for e in events if e.kind == "verified"
                 ),
