@@ -175,9 +175,9 @@ def comparison_table(scenario: Scenario, timelines: dict[str, Timeline]) -> Tabl
         show_lines=True,
         expand=False,
     )
-    table.add_column("", style="bold", no_wrap=True)
+    table.add_column("", style="bold", max_width=16, overflow="fold")
     for row in rows:
-        table.add_column(row["policy"], overflow="fold", ratio=1, min_width=16)
+        table.add_column(row["policy"], overflow="fold", ratio=1, min_width=8)
     labels: list[str] = []
     for row in rows:
         labels.extend(k for k in row if k not in labels and k != "policy")
