@@ -14,6 +14,19 @@ settings.register_profile("ci", derandomize=True, database=None)
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
+#: keys of the `run --json` contract (tests outside the project rely on them)
+CONTRACT = {
+    "scenario",
+    "policy",
+    "seed",
+    "resolved",
+    "steps",
+    "measures",
+    "pressure",
+    "utilities",
+    "vetoes",
+}
+
 DEMO = """\
 name: tiny
 title: A tiny scenario for the tests

@@ -9,18 +9,9 @@ from typer.testing import CliRunner
 
 from stepdeal.cli.main import app
 
+from .conftest import CONTRACT
+
 runner = CliRunner()
-CONTRACT = {
-    "scenario",
-    "policy",
-    "seed",
-    "resolved",
-    "steps",
-    "measures",
-    "pressure",
-    "utilities",
-    "vetoes",
-}
 
 
 def invoke(*args: str):

@@ -10,19 +10,8 @@ from stepdeal.mechanisms import compile_game
 from stepdeal.scenario import parse_scenario
 from stepdeal.sim import Compliant, Defiant, discounted, simulate
 
-from .conftest import DEMO
+from .conftest import CONTRACT, DEMO
 
-CONTRACT = {
-    "scenario",
-    "policy",
-    "seed",
-    "resolved",
-    "steps",
-    "measures",
-    "pressure",
-    "utilities",
-    "vetoes",
-}
 STOCHASTIC = DEMO.replace("{id: a, cost: 1,", "{id: a, cost: 1, verify: 0.4,").replace(
     "{id: b, cost: 2,", "{id: b, cost: 2, verify: 0.5,"
 )
