@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -150,21 +152,26 @@ def run_cmd(
     _check_strategy(strategy)
     s = _load(scenario)
     pid = _policy_or_fail(s, policy)
-    try:
+    with _refusals(scenario):
         result = run(s, pid, strategy, seed)
-    except StateGraphTooLarge as exc:
-        _fail([f"{scenario}: {exc}"])
     if json_out:
         _print_json(result.to_dict())
         return
     out.print(run_table(s, result.timeline))
 
 
-def _compare(ref: str, s: Scenario, strategy: str | None, seed: int) -> dict[str, Run]:
+@contextmanager
+def _refusals(ref: str) -> Iterator[None]:
+    """Turn a solver's refusal (graph over the size budget) into a clear exit-2 error."""
     try:
-        return compare(s, strategy, seed)
+        yield
     except StateGraphTooLarge as exc:
         _fail([f"{ref}: {exc}"])
+
+
+def _compare(ref: str, s: Scenario, strategy: str | None, seed: int) -> dict[str, Run]:
+    with _refusals(ref):
+        return compare(s, strategy, seed)
     raise AssertionError("unreachable")
 
 
@@ -204,13 +211,10 @@ def check_cmd(
 
     s = _load(scenario)
     pid = _policy_or_fail(s, policy)
-    try:
+    with _refusals(scenario):
         result = run(s, pid, "optimal", seed)
         assert result.solution is not None
         table = check(result.solution, result.timeline)
-    except StateGraphTooLarge as exc:
-        _fail([f"{scenario}: {exc}"])
-        return
     if json_out:
         _print_json(table.to_dict())
         return

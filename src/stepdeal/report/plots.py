@@ -167,36 +167,14 @@ def _draw_timeline(
         ye, yr = y - 0.1, y - 0.27
         for m, t in f.tranches:
             used_measures.add(m)
-            ax.plot(
-                [t], [ye], linestyle="none", marker="^", markersize=8, color=C_TRANCHE, zorder=4
-            )
-            ax.annotate(
-                codes([m]),
-                (t, ye),
-                xytext=(5, 0),
-                textcoords="offset points",
-                ha="left",
-                va="center",
-                fontsize=LABEL_SIZE,
-                color=C_TRANCHE,
-            )
+            _labelled_marker(ax, t, ye, "^", C_TRANCHE, codes([m]), zorder=4)
         vetoed: dict[int, list[str]] = {}
         for v in f.vetoes:
             m = str(v["proposal"]).split(":", 1)[-1]
             used_measures.add(m)
             vetoed.setdefault(int(v["period"]), []).append(m)
         for t, ms in vetoed.items():
-            ax.plot([t], [ye], linestyle="none", marker="X", markersize=8, color=C_VETO, zorder=5)
-            ax.annotate(
-                codes(sorted(set(ms))),
-                (t, ye),
-                xytext=(5, 0),
-                textcoords="offset points",
-                ha="left",
-                va="center",
-                fontsize=LABEL_SIZE,
-                color=C_VETO,
-            )
+            _labelled_marker(ax, t, ye, "X", C_VETO, codes(sorted(set(ms))), zorder=5)
         # relief row: one marker per action and period, letters below
         groups: dict[int, dict[str, list[str]]] = {}
         for m, action, t in f.relief:
@@ -354,6 +332,23 @@ def _place_labels(
             color=color,
             linespacing=1.0,
         )
+
+
+def _labelled_marker(
+    ax: Axes, t: float, y: float, marker: str, color: str, label: str, zorder: int
+) -> None:
+    """A marker at ``(t, y)`` with its measure letters to the right."""
+    ax.plot([t], [y], linestyle="none", marker=marker, markersize=8, color=color, zorder=zorder)
+    ax.annotate(
+        label,
+        (t, y),
+        xytext=(5, 0),
+        textcoords="offset points",
+        ha="left",
+        va="center",
+        fontsize=LABEL_SIZE,
+        color=color,
+    )
 
 
 def timeline_figure(scenario: Scenario, timelines: dict[str, Timeline]) -> Figure:

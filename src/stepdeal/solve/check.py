@@ -206,14 +206,9 @@ def _gap(game: Game, t: int, C: U8, M: U8, c: int, relief: float) -> float:
     bonus[c] += relief
     sol = solve_best_response(replace(game, bonus=bonus), start=(t, C, M))
     q = sol.q_values(t, C, M)
-    if c in sol.action(t, C, M):
-        return max(
-            0.0,
-            max(v for a, v in q.items() if c in a)
-            - max((v for a, v in q.items() if c not in a), default=-np.inf),
-        )
-    with_c = max(v for a, v in q.items() if c in a)
-    return min(-1e-300, with_c - max(v for a, v in q.items() if c not in a))
+    gap = max(v for a, v in q.items() if c in a) - max(v for a, v in q.items() if c not in a)
+    # inside the tie tolerance the solver's choice decides the sign
+    return max(gap, 0.0) if c in sol.action(t, C, M) else min(gap, -1e-300)
 
 
 def _holdup(sol: BestResponse, tl: Timeline) -> Holdup | None:
