@@ -222,6 +222,71 @@ def check_cmd(
         out.print(renderable)
 
 
+ObjectiveOpt = Annotated[
+    str,
+    typer.Option(
+        "--objective",
+        help="resolved (expected concerns verified, then powers' total utility) | "
+        "powers (powers' total utility) | welfare (powers' + target's utility)",
+    ),
+]
+
+
+@app.command("design")
+def design_cmd(
+    scenario: ScenarioArg,
+    objective: ObjectiveOpt = "resolved",
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, help="seed of the heuristic search (a whole number ≥ 0)")
+    ] = 0,
+    max_exact: Annotated[
+        int,
+        typer.Option("--max-exact", min=1, help="search exhaustively up to this many designs"),
+    ] = 300_000,
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="also write the scenario with the designed policy"),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Design the strict step-by-step roadmap that resolves the most in equilibrium."""
+    from ..report import check_tables, design_table
+    from ..solve.check import check
+    from ..solve.design import DesignRefused, design
+
+    s = _load(scenario)
+    try:
+        with _refusals(scenario):
+            result = design(s, objective, seed, max_exact)
+            designed = run(result.scenario, result.policy["id"], "optimal", 0)
+            assert designed.solution is not None
+            table = check(designed.solution, designed.timeline)
+    except DesignRefused as exc:
+        _fail([f"{scenario}: {exc}"])
+        return
+    if output is not None:
+        import yaml
+
+        data = result.scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
+        try:
+            output.write_text(yaml.safe_dump(data, sort_keys=False, width=88), encoding="utf-8")
+        except OSError as exc:
+            _fail([f"{output}: cannot write ({exc.strerror}). Fix: choose a writable path with -o"])
+    if json_out:
+        payload = result.to_dict()
+        payload["check"] = table.to_dict()
+        payload["yaml"] = result.to_yaml()
+        _print_json(payload)
+        return
+    out.print(design_table(s, result))
+    out.print("[bold]Paste under policies: in the scenario file[/]")
+    out.print(result.to_yaml(), highlight=False, markup=False, soft_wrap=True)
+    for renderable in check_tables(result.scenario, table):
+        out.print(renderable)
+    if output is not None:
+        out.print(f"wrote {output}", highlight=False)
+
+
 @app.command()
 def export(
     scenario: ScenarioArg,

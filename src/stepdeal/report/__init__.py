@@ -5,6 +5,7 @@ Every function takes a :class:`~stepdeal.scenario.Scenario` and ``timelines``
 """
 
 from .check_view import check_tables
+from .design_view import design_table
 from .html import png_data_uri, render_html, write_html
 from .plots import (
     pressure_figure,
@@ -27,6 +28,7 @@ __all__ = [
     "comparison_row",
     "comparison_rows",
     "comparison_table",
+    "design_table",
     "period_rows",
     "png_data_uri",
     "pressure_figure",
