@@ -122,9 +122,9 @@ def _reference_design(s: Scenario) -> tuple[float, float]:
     for order in permutations(range(space.n)):
         o = np.array(order, dtype=np.int64)
         for pick in product(*[range(len(x)) for x in stairs]):
-            relief = np.array(
-                [stairs[i][j] for i, j in enumerate(pick)], dtype=np.int8
-            ).reshape(len(stairs), space.n + 1)
+            relief = np.array([stairs[i][j] for i, j in enumerate(pick)], dtype=np.int8).reshape(
+                len(stairs), space.n + 1
+            )
             game = compile_game(_with_policy(s, _policy_dict(space, o, relief, "")), DESIGN_ID)
             full = solve_best_response(game)
             count = float(_p_resolved(game, o, relief, space).sum())
@@ -192,9 +192,10 @@ def test_cli_design_json_contract_and_round_trip(tmp_path: Path) -> None:
     assert d["check"]["holdup"] is None
     # the YAML block parses as a policy and the written file validates and runs
     s = parse_scenario(out.read_text(encoding="utf-8"), str(out))
-    assert s.policy(DESIGN_ID).model_dump(mode="json", exclude_none=True)["order"] == d["policy"][
-        "order"
-    ]
+    assert (
+        s.policy(DESIGN_ID).model_dump(mode="json", exclude_none=True)["order"]
+        == d["policy"]["order"]
+    )
     assert runner.invoke(app, ["validate", str(out)]).exit_code == 0
     ran = runner.invoke(app, ["run", str(out), "--policy", DESIGN_ID, "--json"])
     assert ran.exit_code == 0, ran.output

@@ -93,6 +93,8 @@ def test_c_step_by_step_resolves_easy_concerns_and_stops_before_the_hardest(iran
 def test_d_comparison_says_which_approach_resolves_more(iran) -> None:
     results = compare(iran, rng=0)
     n = {pid: len(r.to_dict()["resolved"]) for pid, r in results.items()}
-    assert n["step-by-step"] > n["dual-track"]
+    assert n["designed"] > n["step-by-step"] > n["dual-track"]
     text = verdict(iran, {pid: r.timeline for pid, r in results.items()})
-    assert "step-by-step" in text and "more than dual-track" in text
+    assert "designed resolves the most" in text and "more than step-by-step" in text
+    without = {pid: r.timeline for pid, r in results.items() if pid != "designed"}
+    assert "more than dual-track" in verdict(iran, without)

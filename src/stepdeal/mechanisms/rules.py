@@ -92,8 +92,10 @@ def allowed_actions(game: Game, C: U8) -> B:
             prefix[~has, j] = -1  # no set of this size exists
         sizes = game.action_mask.sum(axis=1)
         allowed &= prefix[:, sizes] == action_bits[None, :]
-        # ... and every earlier concern must be verified: no step may be pending
-        waiting = (C == PENDING).any(axis=1)
+        # ... and every concern before them in the order must be verified: no earlier
+        # step may be pending (a later one can be, after an earlier step was reversed)
+        first_open = pos.min(axis=1)
+        waiting = ((C == PENDING) & (game.order_pos[None, :] < first_open[:, None])).any(axis=1)
         allowed[waiting, :] &= sizes[None, :] == 0
     return allowed
 

@@ -280,12 +280,12 @@ def _exhaustive(space: _Space, ev: _Evaluator) -> tuple[I64, np.ndarray]:
         chunk = list(islice(orders_iter, per_batch))
         if not chunk:
             break
-        O = np.repeat(np.array(chunk, dtype=np.int64), len(R), axis=0)
+        ords = np.repeat(np.array(chunk, dtype=np.int64), len(R), axis=0)
         rel = np.tile(R, (len(chunk), 1, 1))
-        p, q, _ = ev.keys(_designs(O, rel, space))
+        p, q, _ = ev.keys(_designs(ords, rel, space))
         i = _best_index(p, q)
         if best is None or (p[i], q[i]) > best:
-            best, best_design = (float(p[i]), float(q[i])), (O[i], rel[i])
+            best, best_design = (float(p[i]), float(q[i])), (ords[i], rel[i])
     assert best_design is not None
     return best_design
 
@@ -350,13 +350,13 @@ def _local_search(
                 best, relief, improved = (float(p[j]), float(q[j])), rel[j], True
         swaps = [(a, b) for a in range(n) for b in range(a + 1, n)]
         if swaps:
-            O = np.repeat(order[None], len(swaps), axis=0)
+            ords = np.repeat(order[None], len(swaps), axis=0)
             for r, (a, b) in enumerate(swaps):
-                O[r, [a, b]] = O[r, [b, a]]
-            p, q, _ = ev.keys(_designs(O, np.repeat(relief[None], len(swaps), axis=0), space))
+                ords[r, [a, b]] = ords[r, [b, a]]
+            p, q, _ = ev.keys(_designs(ords, np.repeat(relief[None], len(swaps), axis=0), space))
             j = _best_index(p, q)
             if (float(p[j]), float(q[j])) > best:
-                best, order, improved = (float(p[j]), float(q[j])), O[j], True
+                best, order, improved = (float(p[j]), float(q[j])), ords[j], True
         if not improved:
             break
     return order, relief, best
@@ -379,31 +379,31 @@ def _heuristic(
     for chunk_start in range(0, len(orders), 500):
         chunk = orders[chunk_start : chunk_start + 500]
         Os, Rs = [], []
-        for o in chunk:
-            arr = np.array(o, dtype=np.int64)
+        for perm in chunk:
+            arr = np.array(perm, dtype=np.int64)
             T = _templates(space, arr, rng, n_random=4)
             Os.append(np.repeat(arr[None], len(T), axis=0))
             Rs.append(T)
-        O, R = np.concatenate(Os), np.concatenate(Rs)
-        p, q, _ = ev.keys(_designs(O, R, space))
+        ords, R = np.concatenate(Os), np.concatenate(Rs)
+        p, q, _ = ev.keys(_designs(ords, R, space))
         for j in np.lexsort((-q, -p))[:8]:
-            starts.append((O[j], R[j], (float(p[j]), float(q[j]))))
-    for o, r in _own_designs(s, space):
-        starts.append((o, r, (-math.inf, -math.inf)))
+            starts.append((ords[j], R[j], (float(p[j]), float(q[j]))))
+    for own, rel in _own_designs(s, space):
+        starts.append((own, rel, (-math.inf, -math.inf)))
     starts.sort(key=lambda x: x[2], reverse=True)
     best: tuple[float, float] | None = None
     best_design: tuple[I64, np.ndarray] | None = None
     seen: set[bytes] = set()
     picked = 0
-    for o, r, _ in starts:
-        key = o.tobytes() + r.tobytes()
+    for start, r, _ in starts:
+        key = start.tobytes() + r.tobytes()
         if key in seen:
             continue
         seen.add(key)
         picked += 1
         if picked > 12:
             break
-        o2, r2, val = _local_search(space, ev, o, r)
+        o2, r2, val = _local_search(space, ev, start, r)
         if best is None or val > best:
             best, best_design = val, (o2, r2)
     assert best_design is not None
@@ -417,9 +417,16 @@ def resolved_bound(space: _Space) -> float:
     """Proven upper bound on the expected number of concerns verified by the horizon."""
     g, n, H = space.game, space.n, space.game.horizon
     d = g.target_discount
-    dpi = float(g.impact[space.relievable] @ np.where(
-        g.initial_measures[space.relievable] == CURTAILED, g.curtail[space.relievable], 1.0
-    )) if space.relievable else 0.0
+    dpi = (
+        float(
+            g.impact[space.relievable]
+            @ np.where(
+                g.initial_measures[space.relievable] == CURTAILED, g.curtail[space.relievable], 1.0
+            )
+        )
+        if space.relievable
+        else 0.0
+    )
     annuity = (1.0 - d**H) / (1.0 - d) + ((d**H) / (1.0 - d) if g.tail_persist else 0.0)
     R = dpi * annuity
     w = 1.0 / (1.0 - d) if g.tail_persist else 1.0
@@ -437,19 +444,19 @@ def _value_bound(space: _Space, objective: str) -> float:
     g = space.game
     dp = g.power_discount
     horizon_w = 1.0 / (1.0 - dp) if g.tail_persist else (1.0 - dp**g.horizon) / (1.0 - dp)
-    freeze = np.ones(g.n_measures, dtype=bool)
-    freeze[space.relievable] = False
+    fixed = np.ones(g.n_measures, dtype=bool)  # measures no design can relieve
+    fixed[space.relievable] = False
     f = np.where(
         g.initial_measures == ACTIVE, 1.0, np.where(g.initial_measures == CURTAILED, g.curtail, 0.0)
     )
     per_period = np.maximum(g.value, 0).sum(axis=1) - np.minimum(
-        g.burden * (f * freeze)[None, :], g.burden * f[None, :]
+        g.burden * (f * fixed)[None, :], g.burden * f[None, :]
     ).sum(axis=1)
     total = float((per_period * horizon_w).sum())
     if objective == "welfare":
         td = g.target_discount
         tw = 1.0 / (1.0 - td) if g.tail_persist else (1.0 - td**g.horizon) / (1.0 - td)
-        impact_left = float(g.impact @ (f * freeze))
+        impact_left = float(g.impact @ (f * fixed))
         total += -impact_left * tw
     return total
 
@@ -466,9 +473,8 @@ def _policy_dict(space: _Space, order: I64, relief: np.ndarray, note: str) -> di
         for i, m in enumerate(space.relievable):
             lv, prev = int(relief[i, k]), int(relief[i, k - 1])
             if lv > prev:
-                acts.append(
-                    {"measure": g.measure_ids[m], "action": "curtail" if lv == CURTAIL else "freeze"}
-                )
+                action = "curtail" if lv == CURTAIL else "freeze"
+                acts.append({"measure": g.measure_ids[m], "action": action})
         if acts:
             out_relief[ids[int(order[k - 1])]] = acts
     return {
@@ -541,7 +547,7 @@ def design(
             f"heuristic (candidate orders x relief templates, then coordinate ascent); "
             f"the space has {size:.3g} designs, above the exhaustive limit {max_exact:,}"
         )
-    p, q, sol = ev.keys(_designs(order[None], relief[None], space))
+    p, _, sol = ev.keys(_designs(order[None], relief[None], space))
     note = (
         f"Designed by `stepdeal design` (objective: {objective}; {status}; {method}). "
         f"Every step and vote on its equilibrium path is a best reply."
