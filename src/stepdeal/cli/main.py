@@ -243,6 +243,9 @@ def design_cmd(
         int,
         typer.Option("--max-exact", min=1, help="search exhaustively up to this many designs"),
     ] = 300_000,
+    restarts: Annotated[
+        int, typer.Option("--restarts", min=0, help="random starts of the heuristic search")
+    ] = 24,
     output: Annotated[
         Path | None,
         typer.Option("-o", "--output", help="also write the scenario with the designed policy"),
@@ -257,7 +260,7 @@ def design_cmd(
     s = _load(scenario)
     try:
         with _refusals(scenario):
-            result = design(s, objective, seed, max_exact)
+            result = design(s, objective, seed, max_exact, restarts)
             designed = run(result.scenario, result.policy["id"], "optimal", 0)
             assert designed.solution is not None
             table = check(designed.solution, designed.timeline)

@@ -26,8 +26,9 @@ full solver as a check.
 
 **Search.** If the space has at most ``max_exact`` designs, every design is solved
 (status ``exact``: the search is exhaustive, so it is provably optimal). Otherwise
-a seeded heuristic runs (candidate orders, relief templates, then coordinate ascent
-over each measure's staircase and over swaps of two steps) and the status is
+a seeded heuristic runs (candidate orders x relief templates and random starts,
+each improved by coordinate ascent over each measure's staircase and over swaps of
+two steps) and the status is
 ``bounded``: ``bound`` is a proven upper bound on the primary objective and the gap
 is ``bound - objective``.
 
@@ -70,6 +71,7 @@ from .chain import (
 OBJECTIVES = ("resolved", "powers", "welfare")
 OBJECTIVE_UNITS = {"resolved": "concerns", "powers": "unit", "welfare": "unit"}
 DEFAULT_MAX_EXACT = 300_000
+DEFAULT_RESTARTS = 24
 DESIGN_ID = "designed"
 _BATCH = 20_000
 
@@ -363,7 +365,7 @@ def _local_search(
 
 
 def _heuristic(
-    s: Scenario, space: _Space, ev: _Evaluator, rng: np.random.Generator
+    s: Scenario, space: _Space, ev: _Evaluator, rng: np.random.Generator, restarts: int
 ) -> tuple[I64, np.ndarray]:
     g, n = space.game, space.n
     orders: list[tuple[int, ...]] = []
@@ -395,13 +397,20 @@ def _heuristic(
     best_design: tuple[I64, np.ndarray] | None = None
     seen: set[bytes] = set()
     picked = 0
+    for _ in range(restarts):  # random restarts, drawn from the seeded generator
+        perm = rng.permutation(n).astype(np.int64)
+        rel = np.array(
+            [space.stairs[m][rng.integers(len(space.stairs[m]))] for m in space.relievable],
+            dtype=np.int8,
+        ).reshape(len(space.relievable), n + 1)
+        starts.append((perm, rel, (-math.inf, -math.inf)))
     for start, r, _ in starts:
         key = start.tobytes() + r.tobytes()
         if key in seen:
             continue
         seen.add(key)
         picked += 1
-        if picked > 12:
+        if picked > 12 + restarts:
             break
         o2, r2, val = _local_search(space, ev, start, r)
         if best is None or val > best:
@@ -521,11 +530,14 @@ def design(
     objective: str = "resolved",
     rng: int | np.random.Generator | None = 0,
     max_exact: int = DEFAULT_MAX_EXACT,
+    restarts: int = DEFAULT_RESTARTS,
 ) -> DesignResult:
     """Design the strict step-by-step roadmap of ``scenario`` that maximises ``objective``.
 
     Exhaustive (``status == "exact"``) when the design space has at most ``max_exact``
-    designs; otherwise a heuristic seeded by ``rng`` with a proven ``bound``.
+    designs; otherwise a heuristic seeded by ``rng`` (the best 12 template starts
+    plus ``restarts`` random starts, each improved by coordinate ascent) with a proven
+    ``bound``.
     Raises :class:`DesignRefused` for scenarios outside the designer's reach.
     """
     if objective not in OBJECTIVES:
@@ -541,10 +553,11 @@ def design(
         order, relief = _exhaustive(space, ev)
         status, method = "exact", f"exhaustive search over all {size:,} designs"
     else:
-        order, relief = _heuristic(scenario, space, ev, gen)
+        order, relief = _heuristic(scenario, space, ev, gen, restarts)
         status = "bounded"
         method = (
-            f"heuristic (candidate orders x relief templates, then coordinate ascent); "
+            f"heuristic (template and {restarts} random starts, each improved by coordinate "
+            f"ascent); "
             f"the space has {size:.3g} designs, above the exhaustive limit {max_exact:,}"
         )
     p, _, sol = ev.keys(_designs(order[None], relief[None], space))
