@@ -18,6 +18,7 @@ import yaml
 from pydantic import ValidationError
 
 from .models import CrossReferenceErrors, Scenario
+from .uncertainty import extract_uncertainty
 
 BUILTIN_PACKAGE = "stepdeal.scenario.builtins"
 
@@ -241,10 +242,20 @@ def parse_scenario(text: str, file: str = "<string>") -> Scenario:
                 )
             ]
         )
+    data, space, uproblems = extract_uncertainty(data)
+    if uproblems:
+        raise ScenarioError(
+            [
+                Problem(file, _line_of(root, p.path), format_path(p.path), p.message, p.fix)
+                for p in uproblems
+            ]
+        )
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(_problems_from_validation(exc, file, root)) from None
+    scenario._space = space
+    return scenario
 
 
 def builtin_names() -> list[str]:

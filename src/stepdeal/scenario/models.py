@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from .uncertainty import Dist, UncertaintySpace
 
 Identifier = Annotated[
     str,
@@ -190,6 +192,17 @@ class Strategies(_Base):
     target: Literal["optimal", "compliant", "defiant"] = "optimal"
 
 
+class Uncertainty(Dist):
+    """A named uncertainty: one draw shared by every field that refers to it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Identifier
+    name: str | None = Field(None, description="human-readable name")
+    note: str | None = Field(None, description="assumptions and reasoning behind the numbers")
+    sources: list[str] = Field(default_factory=list, description="where the numbers come from")
+
+
 class Scenario(Documented):
     """A complete, validated scenario."""
 
@@ -212,6 +225,16 @@ class Scenario(Documented):
     policies: list[Policy] = Field(min_length=1)
     votes: dict[Identifier, MemberVotes] = Field(default_factory=dict)
     strategies: Strategies = Field(default_factory=Strategies)
+    uncertainties: list[Uncertainty] = Field(
+        default_factory=list,
+        description="named uncertainties; fields refer to them with {uncertainty: id, scale: x}",
+    )
+    _space: UncertaintySpace | None = PrivateAttr(default=None)
+
+    @property
+    def uncertainty(self) -> UncertaintySpace:
+        """The uncertain inputs read from the file (empty for a point scenario)."""
+        return self._space if self._space is not None else UncertaintySpace((), ())
 
     # -- convenience ----------------------------------------------------------------
     @property

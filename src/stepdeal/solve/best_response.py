@@ -91,6 +91,7 @@ class ChanceStage:
     child: I64
     prob: F64
     n_parents: int
+    concern: int = -1  # the concern being verified (-1: a merge stage, probability 1)
 
 
 @dataclass
@@ -286,7 +287,7 @@ def _forward(game: Game, t: int, layer: Layer, budget: _Budget, forbid: int | No
         C2 = C[parent].copy()
         C2[n:, i] = VERIFIED
         C, M, child, keys = _merge(C2, M[parent])
-        layer.stages.append(ChanceStage(parent, child, prob, n))
+        layer.stages.append(ChanceStage(parent, child, prob, n, int(i)))
     # (3) proposals and votes
     if game.has_strategic:
         C, M_end = _vote_stages(game, t, layer, C, M, keys, budget)
@@ -382,6 +383,27 @@ def _expect(st: ChanceStage, E: F64) -> F64:
     return out
 
 
+def forward_graph(
+    game: Game,
+    max_size: int = DEFAULT_MAX_SIZE,
+    start: tuple[int, U8, U8] | None = None,
+    forbid: int | None = None,
+    budget: _Budget | None = None,
+) -> list[Layer]:
+    """The reachable (period, state) graph with its transitions, not yet solved:
+    ``layers[t - t0]`` for ``t = t0..H``. Raises :class:`StateGraphTooLarge`."""
+    budget = _Budget(game, max_size) if budget is None else budget
+    if start is None:
+        t0, (C0, M0) = 0, game.initial_state()
+    else:
+        t0, C0, M0 = start
+    C0, M0 = np.asarray(C0, np.uint8)[None, :], np.asarray(M0, np.uint8)[None, :]
+    layers = [Layer(C0, M0, as_keys(pack(C0, M0)))]
+    for t in range(t0, game.horizon):
+        layers.append(_forward(game, t, layers[t - t0], budget, forbid))
+    return layers
+
+
 def solve_best_response(
     game: Game,
     max_size: int = DEFAULT_MAX_SIZE,
@@ -405,10 +427,7 @@ def solve_best_response(
         t0, (C0, M0) = 0, game.initial_state()
     else:
         t0, C0, M0 = start
-    C0, M0 = np.asarray(C0, np.uint8)[None, :], np.asarray(M0, np.uint8)[None, :]
-    layers = [Layer(C0, M0, as_keys(pack(C0, M0)))]
-    for t in range(t0, game.horizon):
-        layers.append(_forward(game, t, layers[t - t0], budget, forbid))
+    layers = forward_graph(game, max_size, (t0, C0, M0), forbid, budget)
     delta = game.target_discount
     dp = game.power_discount[None, :]
     last = layers[-1]
