@@ -114,7 +114,7 @@ def regret_figure(robustness_df: pd.DataFrame, unit: str = "") -> Figure:
     ax.set_yticks(y, policies, fontsize=SMALL)
     ax.set_xlabel(_with_unit(f"regret in {outcome}", unit), fontsize=FONT)
     ax.set_title("regret: best policy of the sample minus this one", fontsize=FONT)
-    ax.legend(fontsize=SMALL, loc="lower right")
+    ax.legend(fontsize=SMALL, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
     ax.set_xlim(left=0)
     ax.tick_params(labelsize=SMALL)
 
@@ -134,7 +134,7 @@ def regret_figure(robustness_df: pd.DataFrame, unit: str = "") -> Figure:
             hatch="//",
             label=f"satisficing ({op} {thr})",
         )
-        bx.legend(fontsize=SMALL, loc="lower right")
+        bx.legend(fontsize=SMALL, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     bx.set_xlim(0, 100)
     bx.set_xlabel("share of samples (%)", fontsize=FONT)
     n = int(df["n_samples"].iloc[0]) if len(df) else 0
@@ -198,13 +198,14 @@ def prim_figure(prim_result: PrimResult) -> Figure:
     """The PRIM trajectory in the coverage–density plane, the chosen box marked.
 
     Each point is a box (peeling in grey from the whole sample at the bottom right,
-    pasting in green), labelled with its number of restricted inputs; the dashed
-    line is the density threshold. The chosen box is the red star; its limits are
-    listed in the corner.
+    pasting in green), labelled where it changes with its number of restricted
+    inputs; the dashed line is the density threshold. The chosen box is the red
+    star; its limits are listed in the corner. The coverage axis starts at the
+    nearest ten below the trajectory's lowest coverage minus 10 %.
     """
     r = prim_result
     t = r.trajectory
-    fig = Figure(figsize=(7.5, 5.0), layout="constrained")
+    fig = Figure(figsize=(7.5, 5.6), layout="constrained")
     ax = fig.add_subplot()
     cov = 100 * t["coverage"].to_numpy(dtype=float)
     dens = 100 * t["density"].to_numpy(dtype=float)
@@ -246,7 +247,8 @@ def prim_figure(prim_result: PrimResult) -> Figure:
         ha="left",
         bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "#bbbbbb"},
     )
-    ax.set_xlim(-2, 102)
+    left = float(np.floor(max(0.0, cov.min() - 10.0) / 10.0) * 10.0)
+    ax.set_xlim(left - 1.0, 101.0)
     ax.set_ylim(0, 105)
     ax.set_xlabel("coverage: flagged cases inside the box (% of all flagged)", fontsize=FONT)
     ax.set_ylabel("density: flagged share of the box (%)", fontsize=FONT)
@@ -254,7 +256,7 @@ def prim_figure(prim_result: PrimResult) -> Figure:
         f"PRIM: {r.n_flagged} of {r.n} cases flagged; numbers = inputs restricted",
         fontsize=FONT,
     )
-    ax.legend(fontsize=SMALL, loc="upper right")
+    ax.legend(fontsize=SMALL, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
     ax.tick_params(labelsize=SMALL)
     ax.grid(color="#eeeeee", linewidth=0.6)
     ax.set_axisbelow(True)

@@ -184,7 +184,9 @@ def _scatter(index: I64, weights: NDArray[np.float64], n: int) -> NDArray[np.flo
     G = weights.shape[1]
     idx = index[:, None] if index.ndim == 1 else index
     flat = (idx * G + np.arange(G)[None, :]).ravel()
-    return np.bincount(flat, weights=weights.ravel(), minlength=n * G).reshape(n, G)
+    out: F64 = np.asarray(np.bincount(flat, weights=weights.ravel(), minlength=n * G), np.float64)
+    out = out.reshape(n, G)
+    return out
 
 
 def _edge_weights(st: ChanceStage, verify: F64) -> NDArray[np.float64]:
@@ -223,7 +225,7 @@ def _solve_group(game: Game, layers: list[Layer], P: BatchParams) -> BatchOutcom
         starts = np.searchsorted(L.pair_state, np.arange(L.n_states))
         best_q = np.maximum.reduceat(Q, starts, axis=0)
         tol = TIE_TOLERANCE * np.maximum(1.0, np.abs(best_q))
-        ok = Q >= (best_q - tol)[L.pair_state]
+        ok = (best_q - tol)[L.pair_state] <= Q
         idx = np.where(ok, np.arange(Q.shape[0])[:, None], Q.shape[0])
         chosen = np.minimum.reduceat(idx, starts, axis=0)  # (n_states, G) pair rows
         V = Q[chosen, cols]

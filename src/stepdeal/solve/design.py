@@ -398,12 +398,12 @@ def _heuristic(
     seen: set[bytes] = set()
     picked = 0
     for _ in range(restarts):  # random restarts, drawn from the seeded generator
-        perm = rng.permutation(n).astype(np.int64)
+        perm_r: I64 = rng.permutation(n).astype(np.int64)
         rel = np.array(
             [space.stairs[m][rng.integers(len(space.stairs[m]))] for m in space.relievable],
             dtype=np.int8,
         ).reshape(len(space.relievable), n + 1)
-        starts.append((perm, rel, (-math.inf, -math.inf)))
+        starts.append((perm_r, rel, (-math.inf, -math.inf)))
     for start, r, _ in starts:
         key = start.tobytes() + r.tobytes()
         if key in seen:
