@@ -360,6 +360,239 @@ def report(
     out.print(f"wrote {path}" + (f" and {png}" if png else ""), highlight=False)
 
 
+@app.command("ensemble")
+def ensemble_cmd(
+    scenario: ScenarioArg,
+    n: Annotated[int, typer.Option("-n", min=1, help="number of samples (Sobol: base N)")] = 1000,
+    design: Annotated[str, typer.Option("--design", help="lhs | mc | sobol")] = "lhs",
+    policies: Annotated[
+        str | None, typer.Option("--policies", help="comma-separated policy ids (default: all)")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="seed of the design")] = 0,
+    executor: Annotated[str, typer.Option("--executor", help="local | processes | dask")] = "local",
+    workers: Annotated[int, typer.Option("--workers", min=1, help="processes / Dask workers")] = 2,
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="Dask scheduler address, tcp://host:port")
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="folder for the results (resumable)")
+    ] = None,
+    chunk_size: Annotated[
+        int, typer.Option("--chunk-size", min=1, help="samples per chunk (one Parquet file)")
+    ] = 1000,
+    json_out: JsonOpt = False,
+) -> None:
+    """Evaluate every policy on N samples of the scenario's uncertainties."""
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from ..ensemble.analysis import distributions
+    from ..ensemble.run import run_ensemble
+    from ..ensemble.store import StoreError
+
+    s = _load(scenario)
+    pids = [p.strip() for p in policies.split(",") if p.strip()] if policies else None
+    if executor == "dask" and scheduler is None and workers < 2:
+        workers = 2
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} samples"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err, transient=True, disable=json_out) as bar:
+        task = bar.add_task(f"ensemble {s.name}", total=0)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            with _refusals(scenario):
+                res = run_ensemble(
+                    scenario,
+                    n,
+                    design,
+                    pids,
+                    seed,
+                    executor,
+                    workers,
+                    scheduler,
+                    out_dir,
+                    chunk_size,
+                    progress=progress,
+                )
+        except (ValueError, StoreError) as exc:
+            _fail([str(exc)])
+            return
+    if json_out:
+        _print_json(
+            {
+                "run": res.manifest,
+                "out": str(res.out) if res.out else None,
+                "seconds": round(res.seconds, 3),
+                "results": json.loads(res.results.to_json(orient="records")),
+            }
+        )
+        return
+    table = Table(
+        title=f"{s.name}: {res.manifest['rows']:,} samples ({design}, seed {seed}) — "
+        "expected concerns verified by the horizon"
+    )
+    for col in ("policy", "ok", "failed", "mean", "p5", "p50", "p95"):
+        table.add_column(col, justify="left" if col == "policy" else "right")
+    dist = distributions(res.results, "expected_resolved")
+    for pid, row in dist.iterrows():
+        table.add_row(
+            str(pid),
+            f"{int(row['n_ok']):,}",
+            f"{int(row['n_error']):,}",
+            *(f"{row[c]:.3g}" for c in ("mean", "p5", "p50", "p95")),
+        )
+    out.print(table)
+    where = (
+        f"stored in {res.out} — `stepdeal analyze {res.out}`"
+        if res.out
+        else "not stored (use --out)"
+    )
+    out.print(f"{res.seconds:.1f} s; {where}", highlight=False)
+
+
+def _analysis_tables(a: Any, unit: str) -> list[Any]:
+    tables: list[Any] = []
+    for outcome, df in a.distributions.items():
+        u = "concerns" if outcome == "expected_resolved" else unit
+        t = Table(title=f"{outcome} ({u}) per policy")
+        t.add_column("policy")
+        for c in ("n_ok", "n_error", "mean", "sd", "p5", "p50", "p95"):
+            t.add_column(c, justify="right")
+        for pid, row in df.iterrows():
+            t.add_row(
+                str(pid),
+                *(f"{row[c]:.4g}" for c in ("n_ok", "n_error", "mean", "sd", "p5", "p50", "p95")),
+            )
+        tables.append(t)
+    u = "concerns" if a.outcome == "expected_resolved" else unit
+    t = Table(
+        title=f"Robustness on {a.outcome}: regret vs the best policy in each sample ({u})",
+        caption="share best: samples where the policy is (one of) the best"
+        + (
+            f"; satisficing: share with {a.outcome} ≥ {a.threshold:g}"
+            if a.threshold is not None
+            else ""
+        ),
+    )
+    cols = ["n_samples", "mean_regret", "p50_regret", "p95_regret", "max_regret", "share_best"]
+    if a.threshold is not None:
+        cols.append("satisficing")
+    t.add_column("policy")
+    for c in cols:
+        t.add_column(c, justify="right")
+    for pid, row in a.robustness.iterrows():
+        t.add_row(str(pid), *(f"{row[c]:.4g}" for c in cols))
+    tables.append(t)
+    for pid, df in a.sobol.items():
+        t = Table(title=f"Sobol indices of {a.outcome} under {pid}")
+        for c in ("input", "S1", "S1 ±", "ST", "ST ±"):
+            t.add_column(c, justify="left" if c == "input" else "right")
+        for _, row in df.sort_values("ST", ascending=False).iterrows():
+            t.add_row(
+                str(row["name"]), *(f"{row[c]:.3f}" for c in ("S1", "S1_conf", "ST", "ST_conf"))
+            )
+        tables.append(t)
+    if a.prim is not None:
+        p = a.prim
+        t = Table(
+            title=f"PRIM box: where {a.condition}",
+            caption=f"coverage {p.coverage:.2f} (share of those samples inside the box), "
+            f"density {p.density:.2f} (share of the box's samples that are), mass {p.mass:.2f}",
+        )
+        t.add_column("input")
+        t.add_column("from", justify="right")
+        t.add_column("to", justify="right")
+        t.add_column("sampled range", justify="right")
+        for name, (lo, hi) in p.limits.items():
+            rng = a.ranges.get(name, (float("nan"), float("nan")))
+            t.add_row(name, f"{lo:.4g}", f"{hi:.4g}", f"{rng[0]:.4g} to {rng[1]:.4g}")
+        tables.append(t)
+    return tables
+
+
+@app.command("analyze")
+def analyze_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="the --out folder of `stepdeal ensemble`")],
+    outcome: Annotated[
+        str, typer.Option("--outcome", help="outcome for robustness/Sobol")
+    ] = "expected_resolved",
+    threshold: Annotated[
+        float | None, typer.Option("--threshold", help="satisficing threshold of the outcome")
+    ] = None,
+    sobol: Annotated[bool, typer.Option("--sobol", help="Sobol indices (Sobol designs)")] = False,
+    prim_cond: Annotated[
+        str | None,
+        typer.Option(
+            "--prim",
+            help="PRIM condition POLICY:OUTCOME<VALUE (default: first policy "
+            "below its median resolved)",
+        ),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Distributions, robustness, Sobol indices and PRIM boxes of an ensemble run."""
+    from ..ensemble.analyze import analyze_run, json_safe
+    from ..ensemble.store import StoreError, load
+
+    try:
+        manifest, inputs, results = load(run_dir)
+        a = analyze_run(manifest, inputs, results, outcome, threshold, sobol, prim_cond)
+    except (StoreError, ValueError) as exc:
+        _fail([f"{run_dir}: {exc}" if str(run_dir) not in str(exc) else str(exc)])
+        return
+    if json_out:
+        _print_json(json_safe(a.to_dict()))
+        return
+    for t in _analysis_tables(a, manifest.get("unit", "")):
+        out.print(t)
+    for note in a.notes:
+        out.print(f"note: {note}", highlight=False)
+
+
+@app.command("query")
+def query_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="the --out folder of `stepdeal ensemble`")],
+    sql: Annotated[str, typer.Argument(help="SQL over the views `inputs` and `results`")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Query an ensemble run with DuckDB SQL (views: inputs, results)."""
+    from ..ensemble.store import StoreError, query
+
+    try:
+        frame = query(run_dir, sql)
+    except StoreError as exc:
+        _fail([str(exc)])
+        return
+    except Exception as exc:  # duckdb's own errors: show their message, not a traceback
+        _fail([f"{run_dir}: the query failed: {exc}. Fix: check the SQL (views: inputs, results)"])
+        return
+    if json_out:
+        sys.stdout.write(frame.to_json(orient="records") + "\n")
+        return
+    table = Table()
+    for c in frame.columns:
+        table.add_column(str(c))
+    for row in frame.head(200).itertuples(index=False):
+        table.add_row(*(f"{x:.6g}" if isinstance(x, float) else str(x) for x in row))
+    out.print(table)
+    if len(frame) > 200:
+        out.print(f"({len(frame):,} rows; first 200 shown; use --json for all)")
+
+
 @app.command()
 def version() -> None:
     """Print the stepdeal version."""
