@@ -176,8 +176,12 @@ def test_designer_refuses_strategic_voters() -> None:
     s = load_scenario("holdup-demo")
     data = s.model_dump(mode="json", by_alias=True, exclude_none=True)
     data["votes"]["russia"]["relieve"] = "strategic"
-    with pytest.raises(DesignRefused, match="strategically"):
+    with pytest.raises(DesignRefused, match="strategically on relief"):
         design(Scenario.model_validate(data))
+    # strategic escalation votes never come up in a step-by-step roadmap: not refused
+    data["votes"]["russia"]["relieve"] = "yes"
+    data["votes"]["russia"]["escalate"] = "strategic"
+    assert design(Scenario.model_validate(data)).status == "exact"
 
 
 def test_cli_design_json_contract_and_round_trip(tmp_path: Path) -> None:

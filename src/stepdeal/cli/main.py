@@ -272,6 +272,7 @@ def design_cmd(
 
         data = result.scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
         try:
+            output.parent.mkdir(parents=True, exist_ok=True)
             output.write_text(yaml.safe_dump(data, sort_keys=False, width=88), encoding="utf-8")
         except OSError as exc:
             _fail([f"{output}: cannot write ({exc.strerror}). Fix: choose a writable path with -o"])

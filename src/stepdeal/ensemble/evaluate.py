@@ -122,13 +122,16 @@ def evaluate(
             sub = P.take(idx)
             try:
                 try:
-                    res = solve_batch(game, sub, max_size)
+                    res = solve_batch(game, sub, max_size, record_refusals=True)
                 except NotBatchable:
                     res = _one_by_one(game, sub, max_size)
             except StateGraphTooLarge as exc:
                 errors = [e or str(exc) for e in errors]
                 ok[:] = False
             else:
+                for k, why in zip(idx, res.errors, strict=False):
+                    if why is not None:
+                        errors[k], ok[k] = why, False
                 block = np.column_stack(
                     [
                         res.expected_resolved,

@@ -32,7 +32,7 @@ from ..scenario import Scenario, parse_scenario, scenario_hash
 from ..scenario.loader import resolve_source
 from .evaluate import evaluate_task
 from .sampling import make_design
-from .store import chunk_path, load, open_store, write_json, write_parquet
+from .store import chunk_path, load, open_store, sort_results, write_json, write_parquet
 
 EXECUTORS = ("local", "processes", "dask")
 DEFAULT_CHUNK = 1000
@@ -214,5 +214,7 @@ def run_ensemble(
         write_json(runs_path, runs)
         manifest, inputs, results = load(out)
         return EnsembleResult(manifest, inputs, results, out, seconds, sorted(done))
-    results = pd.concat([frames[i] for i in sorted(frames)], ignore_index=True)
+    results = sort_results(
+        pd.concat([frames[i] for i in sorted(frames)], ignore_index=True), policies
+    )
     return EnsembleResult(manifest, inputs, results, None, seconds, [])

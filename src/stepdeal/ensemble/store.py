@@ -85,6 +85,8 @@ def open_store(out: Path, manifest: dict[str, Any]) -> set[int]:
         )
     else:
         write_json(path, manifest)
+    for stale in (out / "results").glob(".chunk-*"):  # temp files of a killed run
+        stale.unlink(missing_ok=True)
     done = set()
     for f in (out / "results").glob("chunk-*.parquet"):
         try:
@@ -112,11 +114,16 @@ def load(out: Path) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
     if not files:
         raise StoreError(f"{out}: no finished chunk yet. Fix: run `stepdeal ensemble` to the end")
     results = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
-    order = {p: i for i, p in enumerate(manifest["policies"])}
-    results = results.sort_values(
+    return manifest, inputs, sort_results(results, list(manifest["policies"]))
+
+
+def sort_results(results: pd.DataFrame, policies: list[str]) -> pd.DataFrame:
+    """Rows by sample, then policy in the run's order (independent of chunking)."""
+    order = {p: i for i, p in enumerate(policies)}
+    out: pd.DataFrame = results.sort_values(
         ["sample", "policy"], key=lambda c: c.map(order) if c.name == "policy" else c
     ).reset_index(drop=True)
-    return manifest, inputs, results
+    return out
 
 
 def query(out: Path, sql: str) -> pd.DataFrame:
@@ -126,13 +133,8 @@ def query(out: Path, sql: str) -> pd.DataFrame:
     read_manifest(out)
     con = duckdb.connect()
     try:
-        con.execute(
-            "CREATE VIEW inputs AS SELECT * FROM read_parquet(?)", [str(out / "inputs.parquet")]
-        )
-        con.execute(
-            "CREATE VIEW results AS SELECT * FROM read_parquet(?)",
-            [str(out / "results" / "chunk-*.parquet")],
-        )
+        con.read_parquet(str(out / "inputs.parquet")).create_view("inputs")
+        con.read_parquet(str(out / "results" / "chunk-*.parquet")).create_view("results")
         frame: pd.DataFrame = con.execute(sql).df()
     finally:
         con.close()

@@ -350,18 +350,7 @@ def extract_uncertainty(
                             )
                             val[who] = point
                     item[field] = val
-                elif _is_uncertain(val):
-                    if key not in FIELD_RANGES:
-                        problems.append(
-                            UncertaintyProblem(
-                                (section, i, field),
-                                f"{section}.{field} cannot be uncertain",
-                                "give a number; only discount, cost, upkeep, verify, "
-                                "reversal_cost, value, impact, burden and curtail may be "
-                                "distributions",
-                            )
-                        )
-                        continue
+                elif _is_uncertain(val) and key in FIELD_RANGES:
                     item[field] = _one(
                         val,
                         (section, i, field),
@@ -376,8 +365,28 @@ def extract_uncertainty(
             new_items.append(item)
         out[section] = new_items
     out.pop("uncertainties", None)
+    for path in _leftovers(out, ()):
+        problems.append(
+            UncertaintyProblem(
+                path,
+                f"{'.'.join(str(p) for p in path if isinstance(p, str))} cannot be uncertain",
+                "give a number; only discount, cost, upkeep, verify, reversal_cost, value, "
+                "impact, burden and curtail may be distributions",
+            )
+        )
     out["uncertainties"] = raw or []
     return out, UncertaintySpace(tuple(variables), tuple(targets)), problems
+
+
+def _leftovers(x: Any, path: tuple[str | int, ...]) -> list[tuple[str | int, ...]]:
+    """Paths of distributions or references left where no uncertainty is allowed."""
+    if _is_uncertain(x):
+        return [path]
+    if isinstance(x, dict):
+        return [p for k, v in x.items() for p in _leftovers(v, (*path, str(k)))]
+    if isinstance(x, list):
+        return [p for i, v in enumerate(x) for p in _leftovers(v, (*path, i))]
+    return []
 
 
 def _one(

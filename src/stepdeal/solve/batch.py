@@ -48,6 +48,7 @@ from .best_response import (
     TIE_TOLERANCE,
     ChanceStage,
     Layer,
+    StateGraphTooLarge,
     forward_graph,
 )
 
@@ -129,6 +130,7 @@ class BatchOutcomes:
     expected_pressure: F64  # (S,)
     n_graphs: int = 1  # distinct structures (graphs built)
     n_states: int = 0  # states of the largest graph
+    errors: tuple[str | None, ...] = ()  # per sample: why it was not solved (NaN outcomes)
 
     @property
     def expected_resolved(self) -> F64:
@@ -269,8 +271,17 @@ def _n_children(st: ChanceStage) -> int:
     return int(st.child.max()) + 1 if st.child.size else 0
 
 
-def solve_batch(game: Game, params: BatchParams, max_size: int = DEFAULT_MAX_SIZE) -> BatchOutcomes:
-    """Solve every sample of ``params`` exactly; groups samples by graph structure."""
+def solve_batch(
+    game: Game,
+    params: BatchParams,
+    max_size: int = DEFAULT_MAX_SIZE,
+    record_refusals: bool = False,
+) -> BatchOutcomes:
+    """Solve every sample of ``params`` exactly; groups samples by graph structure.
+
+    A group whose graph exceeds ``max_size`` raises :class:`StateGraphTooLarge`, or with
+    ``record_refusals`` gets NaN outcomes and its reason in ``errors``.
+    """
     if game.has_strategic:
         raise NotBatchable(
             "strategic voters' votes depend on each sample's values, so samples cannot share "
@@ -290,9 +301,20 @@ def solve_batch(game: Game, params: BatchParams, max_size: int = DEFAULT_MAX_SIZ
     for s, k in enumerate(keys):
         groups.setdefault(k, []).append(s)
     n_states = 0
+    errors: list[str | None] = [None] * S
     for members in groups.values():
         idx = np.array(members, dtype=np.int64)
-        layers = forward_graph(params.game(game, int(idx[0])), max_size)
+        try:
+            layers = forward_graph(params.game(game, int(idx[0])), max_size)
+        except StateGraphTooLarge as exc:
+            if not record_refusals:
+                raise
+            for s in members:
+                errors[s] = str(exc)
+            for arr in (out.target_utility, out.power_utility, out.p_verified, out.periods_to):
+                arr[idx] = np.nan
+            out.expected_pressure[idx] = np.nan
+            continue
         width = max(layer.n_states for layer in layers) + max(
             int(layer.pair_state.size) for layer in layers
         )
@@ -306,7 +328,7 @@ def solve_batch(game: Game, params: BatchParams, max_size: int = DEFAULT_MAX_SIZ
             out.periods_to[part] = res.periods_to
             out.expected_pressure[part] = res.expected_pressure
         n_states = max(n_states, sum(layer.n_states for layer in layers))
-    return replace(out, n_graphs=len(groups), n_states=n_states)
+    return replace(out, n_graphs=len(groups), n_states=n_states, errors=tuple(errors))
 
 
 __all__ = [

@@ -30,7 +30,7 @@ unless taking is better by more than :math:`10^{-9}\max(1, |Q|)`). The powers'
 values and the expected number of steps verified by the horizon follow the chosen
 actions backwards in the same loop. This is the full solver's recursion on the
 reachable graph of these games, so the values are equal
-(``tests/test_property_chain.py`` checks it); the gain is that one numpy pass
+(``tests/test_design.py`` checks it on random scenarios); the gain is that one numpy pass
 solves thousands of designs at once, :math:`O(D\,H\,n)` work for :math:`D`
 designs.
 """
@@ -50,6 +50,7 @@ from ..mechanisms.game import (
     I64,
     KIND_RELIEVE,
     U8,
+    VOTE_STRATEGIC,
     B,
     Game,
 )
@@ -70,8 +71,8 @@ def chain_refusal(game: Game) -> str | None:
         return "max_steps_per_period is above 1 (two steps could be pending at once)"
     if game.reversible.any():
         return "a concern is reversible (the target could undo a step)"
-    if game.has_strategic:
-        return "a member votes strategically (votes then depend on the whole game)"
+    if (game.vote_rule[:, KIND_RELIEVE] == VOTE_STRATEGIC).any():
+        return "a member votes strategically on relief (votes then depend on the whole game)"
     return None
 
 

@@ -13,7 +13,7 @@ there are :math:`(n+1)(n+2)/2` staircases per measure, so the space holds
 
 **Equilibrium.** Each design is solved exactly (:mod:`stepdeal.solve.chain`, the full
 solver's recursion specialised to strict roadmaps, thousands of designs per numpy
-pass). Every step and vote on the resulting path is a best reply by construction,
+pass). Every step on the resulting path is the target's best reply by construction,
 so the designed roadmap is self-enforcing; the chosen design is re-solved with the
 full solver as a check.
 
@@ -104,7 +104,7 @@ class DesignResult:
 
     @property
     def gap(self) -> float:
-        return max(0.0, self.bound - self.objective)
+        return round(max(0.0, self.bound - self.objective), 9)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``design --json`` contract (``policy``, ``resolved``, ``objective``,
@@ -563,7 +563,8 @@ def design(
     p, _, sol = ev.keys(_designs(order[None], relief[None], space))
     note = (
         f"Designed by `stepdeal design` (objective: {objective}; {status}; {method}). "
-        f"Every step and vote on its equilibrium path is a best reply."
+        f"Every step on its equilibrium path is the target's best reply; votes follow the "
+        f"members' rules (see `stepdeal check --policy {DESIGN_ID}`)."
     )
     policy = _policy_dict(space, order, relief, note)
     designed = _with_policy(scenario, policy)
@@ -582,8 +583,15 @@ def design(
         bound = resolved_bound(space)
     else:
         bound = max(primary, _value_bound(space, objective))
+    if status == "bounded" and primary >= bound - 1e-9:
+        status = "exact"  # the heuristic reached the proven bound: optimal
+        method += "; it reaches the proven upper bound, so it is optimal"
     if status == "exact":
         bound = primary
+    else:
+        warnings.append(
+            "heuristic search: another --seed or more --restarts may find a better roadmap"
+        )
     return DesignResult(
         scenario=designed,
         policy=policy,
