@@ -203,3 +203,15 @@ def test_cli_ensemble_analyze_and_errors(tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "Fix:" in bad.output
     q = runner.invoke(app, ["query", str(lhs), "SELECT count(*) AS n FROM results", "--json"])
     assert q.exit_code == 0 and json.loads(q.stdout) == [{"n": 15}]
+
+
+def test_cli_report_of_an_ensemble_run(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    assert (
+        runner.invoke(app, ["ensemble", "holdup-demo", "-n", "6", "--out", str(run)]).exit_code == 0
+    )
+    page = tmp_path / "page" / "report.html"
+    res = runner.invoke(app, ["report", str(run), "-o", str(page), "--threshold", "2"])
+    assert res.exit_code == 0, res.output
+    text = page.read_text(encoding="utf-8")
+    assert "Content-Security-Policy" in text and "holdup-demo" in text

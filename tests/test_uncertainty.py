@@ -23,8 +23,7 @@ def test_point_scenario_uses_medians_and_space_lists_fields() -> None:
     text = _demo(
         {"    cost: 3\n": "    cost: {dist: triangular, low: 1, mode: 3, high: 5}\n"},
         extra=(
-            "\nuncertainties:\n  - id: bite\n    dist: lognormal\n"
-            "    median: 1\n    sigma: 0.3\n"
+            "\nuncertainties:\n  - id: bite\n    dist: lognormal\n    median: 1\n    sigma: 0.3\n"
         ),
     )
     text = text.replace("impact: 1\n", "impact: {uncertainty: bite, scale: 1}\n", 1)

@@ -340,10 +340,27 @@ def report(
     ] = None,
     seed: SeedOpt = 0,
     strategy: StrategyOpt = None,
+    sobol: Annotated[
+        bool, typer.Option("--sobol", help="ensemble runs: include Sobol indices")
+    ] = False,
+    threshold: Annotated[
+        float | None, typer.Option("--threshold", help="ensemble runs: satisficing threshold")
+    ] = None,
+    prim_cond: Annotated[
+        str | None,
+        typer.Option("--prim", help="ensemble runs: PRIM condition POLICY:OUTCOME<VALUE"),
+    ] = None,
 ) -> None:
-    """Write a self-contained HTML report (charts included, no network needed)."""
+    """Write a self-contained HTML report (charts included, no network needed).
+
+    SCENARIO may also be the --out folder of `stepdeal ensemble`: the report then shows
+    the ensemble's distributions, robustness, Sobol indices and PRIM box.
+    """
     from ..report import save_png, summary_figure, write_html
 
+    if Path(scenario).is_dir() and (Path(scenario) / "manifest.json").exists():
+        _ensemble_report(Path(scenario), output, sobol, threshold, prim_cond)
+        return
     _check_strategy(strategy)
     s = _load(scenario)
     tls = _timelines(_compare(scenario, s, strategy, seed))
@@ -592,6 +609,26 @@ def query_cmd(
     out.print(table)
     if len(frame) > 200:
         out.print(f"({len(frame):,} rows; first 200 shown; use --json for all)")
+
+
+def _ensemble_report(
+    run_dir: Path, output: Path, sobol: bool, threshold: float | None, prim_cond: str | None
+) -> None:
+    from ..ensemble.analyze import analyze_run
+    from ..ensemble.store import StoreError, load
+    from ..report.ensemble_html import write_ensemble_html
+
+    try:
+        manifest, inputs, results = load(run_dir)
+        a = analyze_run(manifest, inputs, results, "expected_resolved", threshold, sobol, prim_cond)
+        path = write_ensemble_html(a, inputs, results, output)
+    except (StoreError, ValueError) as exc:
+        _fail([f"{run_dir}: {exc}"])
+        return
+    except OSError as exc:
+        _fail([f"{output}: cannot write ({exc.strerror}). Fix: choose a writable path with -o"])
+        return
+    out.print(f"wrote {path}", highlight=False)
 
 
 @app.command()
