@@ -162,7 +162,7 @@ def test_kill_9_and_resume_lose_and_duplicate_nothing(tmp_path: Path) -> None:
     assert runs[-1]["chunks_skipped"] == [int(n[6:11]) for n in done_before]
     assert not list((out / "results").glob(".chunk-*"))
     clean = run_ensemble(
-        "iran-2011", 60, "lhs", ["step-by-step", "dual-track"], seed=3, chunk_size=5
+        "iran-2011", 60, "lhs", ["step-by-step", "dual-track"], seed=3, chunk_size=60
     ).results
     pd.testing.assert_frame_equal(results, clean, check_exact=True)
 

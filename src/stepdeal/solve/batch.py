@@ -28,6 +28,7 @@ on the sample's values, so the graph is not shared.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -271,6 +272,26 @@ def _n_children(st: ChanceStage) -> int:
     return int(st.child.max()) + 1 if st.child.size else 0
 
 
+#: the last few graphs built in this process (a worker solving chunk after chunk of the
+#: same scenario builds each graph once); keyed by content, not identity
+_GRAPHS: OrderedDict[tuple[str, str, bytes, int], list[Layer]] = OrderedDict()
+GRAPH_CACHE_SIZE = 2
+
+
+def _graph(game: Game, key: bytes, max_size: int) -> list[Layer]:
+    from ..scenario import scenario_hash
+
+    k = (scenario_hash(game.scenario), game.policy.id, key, max_size)
+    if k in _GRAPHS:
+        _GRAPHS.move_to_end(k)
+        return _GRAPHS[k]
+    layers = forward_graph(game, max_size)
+    _GRAPHS[k] = layers
+    while len(_GRAPHS) > GRAPH_CACHE_SIZE:
+        _GRAPHS.popitem(last=False)
+    return layers
+
+
 def solve_batch(
     game: Game,
     params: BatchParams,
@@ -305,7 +326,7 @@ def solve_batch(
     for members in groups.values():
         idx = np.array(members, dtype=np.int64)
         try:
-            layers = forward_graph(params.game(game, int(idx[0])), max_size)
+            layers = _graph(params.game(game, int(idx[0])), keys[int(idx[0])], max_size)
         except StateGraphTooLarge as exc:
             if not record_refusals:
                 raise
