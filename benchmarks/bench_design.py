@@ -19,13 +19,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from generate import benchmark_scenario  # noqa: E402
+from generate import benchmark_scenario
 
-from stepdeal.mechanisms import compile_game  # noqa: E402
-from stepdeal.scenario import Scenario, load_scenario  # noqa: E402
-from stepdeal.solve import solve_best_response  # noqa: E402
-from stepdeal.solve.chain import Designs, designs_of_game, solve_chain  # noqa: E402
-from stepdeal.solve.design import design  # noqa: E402
+from stepdeal.mechanisms import compile_game
+from stepdeal.scenario import Scenario, load_scenario
+from stepdeal.solve import solve_best_response
+from stepdeal.solve.chain import Designs, designs_of_game, solve_chain
+from stepdeal.solve.design import design
 
 
 def throughput(s: Scenario, policy: str, batch: int = 20_000) -> tuple[float, float]:

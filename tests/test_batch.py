@@ -68,6 +68,7 @@ def test_batch_equals_one_by_one(d: dict[str, Any], seed: int) -> None:
         assert np.allclose(res.p_verified[k], ref.p_verified, rtol=1e-9, atol=1e-9)
         assert np.allclose(res.periods_to[k], ref.periods_to, rtol=1e-9, atol=1e-9)
         assert _close(res.expected_pressure[k], ref.expected_pressure)
+        assert _close(res.expected_vetoes[k], ref.expected_vetoes)
 
 
 def test_a_sample_does_not_depend_on_its_batch() -> None:

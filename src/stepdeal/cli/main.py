@@ -445,6 +445,7 @@ def ensemble_cmd(
                     out_dir,
                     chunk_size,
                     progress=progress,
+                    collect=out_dir is None or json_out,
                 )
         except (ValueError, StoreError) as exc:
             _fail([str(exc)])
@@ -465,7 +466,12 @@ def ensemble_cmd(
     )
     for col in ("policy", "ok", "failed", "mean", "p5", "p50", "p95"):
         table.add_column(col, justify="left" if col == "policy" else "right")
-    dist = distributions(res.results, "expected_resolved")
+    if res.out is not None:
+        from ..ensemble.store import summary
+
+        dist = summary(res.out)
+    else:
+        dist = distributions(res.results, "expected_resolved")
     for pid, row in dist.iterrows():
         table.add_row(
             str(pid),

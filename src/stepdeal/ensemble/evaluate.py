@@ -89,12 +89,19 @@ def _one_by_one(game: Game, P: BatchParams, max_size: int) -> BatchOutcomes:
         p_verified=np.array([r[2].p_verified for r in rows]).reshape(P.size, game.n_concerns),
         periods_to=np.array([r[2].periods_to for r in rows]).reshape(P.size, game.n_concerns),
         expected_pressure=np.array([r[2].expected_pressure for r in rows]),
+        expected_vetoes=np.array([r[2].expected_vetoes for r in rows]),
     )
 
 
 def outcome_columns(game: Game) -> list[str]:
     return (
-        ["expected_resolved", "target_utility", "powers_total_utility", "expected_pressure"]
+        [
+            "expected_resolved",
+            "target_utility",
+            "powers_total_utility",
+            "expected_pressure",
+            "expected_vetoes",
+        ]
         + [f"utility:{p}" for p in game.power_ids]
         + [f"p_verified:{c}" for c in game.concern_ids]
         + [f"periods_to:{c}" for c in game.concern_ids]
@@ -138,6 +145,7 @@ def evaluate(
                         res.target_utility,
                         res.power_utility.sum(axis=1),
                         res.expected_pressure,
+                        res.expected_vetoes,
                         res.power_utility,
                         res.p_verified,
                         res.periods_to,

@@ -121,11 +121,14 @@ def run_ensemble(
     chunk_size: int = DEFAULT_CHUNK,
     second_order: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    collect: bool = True,
 ) -> EnsembleResult:
     """Evaluate ``n`` samples of ``scenario`` (built-in name or file) under ``policies``.
 
     ``progress(done, total)`` is called after each chunk (rows of the design).
     With ``out`` the results are stored (and a re-run resumes); without, kept in memory.
+    ``collect=False`` (with ``out``) does not read the results back into memory, so
+    memory stays that of one chunk however large ``n`` is (the design matrix aside).
     """
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}. Fix: use one of {', '.join(EXECUTORS)}")
@@ -212,6 +215,8 @@ def run_ensemble(
             }
         )
         write_json(runs_path, runs)
+        if not collect:
+            return EnsembleResult(manifest, inputs, pd.DataFrame(), out, seconds, sorted(done))
         manifest, inputs, results = load(out)
         return EnsembleResult(manifest, inputs, results, out, seconds, sorted(done))
     results = sort_results(

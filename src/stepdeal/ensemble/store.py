@@ -139,3 +139,20 @@ def query(out: Path, sql: str) -> pd.DataFrame:
     finally:
         con.close()
     return frame
+
+
+def summary(out: Path, outcome: str = "expected_resolved") -> pd.DataFrame:
+    """Per policy: ok and failed counts, mean and 5/50/95th percentiles of ``outcome``,
+    computed by DuckDB over the Parquet files (nothing is loaded into memory)."""
+    manifest = read_manifest(out)
+    if not outcome.replace("_", "").replace(":", "").replace("-", "").isalnum():
+        raise StoreError(f"bad outcome name {outcome!r}. Fix: use an outcome column name")
+    col = '"' + outcome.replace('"', "") + '"'
+    sql = (
+        f"SELECT policy, sum(CASE WHEN ok THEN 1 ELSE 0 END) AS n_ok, "
+        f"sum(CASE WHEN ok THEN 0 ELSE 1 END) AS n_error, avg({col}) AS mean, "
+        f"quantile_cont({col}, 0.05) AS p5, quantile_cont({col}, 0.5) AS p50, "
+        f"quantile_cont({col}, 0.95) AS p95 FROM results GROUP BY policy"
+    )
+    frame = query(out, sql).set_index("policy")
+    return frame.reindex([p for p in manifest["policies"] if p in frame.index])

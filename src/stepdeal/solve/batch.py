@@ -17,10 +17,11 @@ with the same tie rule, so each column equals a separate solve of that sample. N
 BLAS call is used (``np.einsum`` without ``optimize``), so a sample's numbers do not
 depend on the thread count of the machine or worker that computes them
 (``tests/test_batch.py`` checks it against :func:`solve_best_response` and the
-forward pass of :mod:`stepdeal.solve.outcomes`). Alongside the utilities, channels
-with discount 1 carry the expected outcomes: the probability that each concern is
-verified by the horizon, the expected periods until it is (censored at the horizon)
-and the expected sum of the target's sanctions cost over the horizon.
+forward pass of :mod:`stepdeal.solve.outcomes`). A forward pass of the probability
+mass under the chosen actions then gives the expected outcomes: the powers'
+utilities, the probability that each concern is verified by the horizon, the
+expected periods until it is (censored at the horizon), the expected sum of the
+target's sanctions cost over the horizon and the expected number of vetoes cast.
 
 Games with strategic voters are refused (:class:`NotBatchable`): their votes depend
 on the sample's values, so the graph is not shared.
@@ -29,7 +30,7 @@ on the sample's values, so the graph is not shared.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -129,6 +130,7 @@ class BatchOutcomes:
     p_verified: F64  # (S, nc)
     periods_to: F64  # (S, nc)
     expected_pressure: F64  # (S,)
+    expected_vetoes: F64 = field(default_factory=lambda: np.zeros(0))  # (S,)
     n_graphs: int = 1  # distinct structures (graphs built)
     n_states: int = 0  # states of the largest graph
     errors: tuple[str | None, ...] = ()  # per sample: why it was not solved (NaN outcomes)
@@ -240,6 +242,7 @@ def _solve_group(game: Game, layers: list[Layer], P: BatchParams) -> BatchOutcom
     power = np.zeros((G, npw))
     periods = np.zeros((G, nc))
     press_sum = np.zeros(G)
+    vetoes = np.zeros(G)
     for t in range(len(layers) - 1):
         L, nxt = layers[t], layers[t + 1]
         x = L.pair_x[chosen_by_t[t]]  # (n_states, G)
@@ -248,6 +251,8 @@ def _solve_group(game: Game, layers: list[Layer], P: BatchParams) -> BatchOutcom
             assert isinstance(st, ChanceStage)
             w = _edge_weights(st, P.verify)
             m = _scatter(st.child, w * m[st.parent], _n_children(st))
+        if L.end_vetoes.size:
+            vetoes += (m * L.end_vetoes[:, None]).sum(axis=0)
         mass = _scatter(L.end_next, m, nxt.n_states)
         up, press, ver = _aggregates(nxt, mass, P)
         power += (dP**t) * up
@@ -263,6 +268,7 @@ def _solve_group(game: Game, layers: list[Layer], P: BatchParams) -> BatchOutcom
         p_verified=p_verified,
         periods_to=periods,
         expected_pressure=press_sum,
+        expected_vetoes=vetoes,
         n_graphs=1,
         n_states=sum(layer.n_states for layer in layers),
     )
@@ -285,7 +291,7 @@ def _graph(game: Game, key: bytes, max_size: int) -> list[Layer]:
     if k in _GRAPHS:
         _GRAPHS.move_to_end(k)
         return _GRAPHS[k]
-    layers = forward_graph(game, max_size)
+    layers = forward_graph(game, max_size, count_vetoes=True)
     _GRAPHS[k] = layers
     while len(_GRAPHS) > GRAPH_CACHE_SIZE:
         _GRAPHS.popitem(last=False)
@@ -315,6 +321,7 @@ def solve_batch(
         p_verified=np.empty((S, nc)),
         periods_to=np.empty((S, nc)),
         expected_pressure=np.empty(S),
+        expected_vetoes=np.empty(S),
         n_graphs=0,
     )
     keys = structure_keys(game, params)
@@ -335,6 +342,7 @@ def solve_batch(
             for arr in (out.target_utility, out.power_utility, out.p_verified, out.periods_to):
                 arr[idx] = np.nan
             out.expected_pressure[idx] = np.nan
+            out.expected_vetoes[idx] = np.nan
             continue
         width = max(layer.n_states for layer in layers) + max(
             int(layer.pair_state.size) for layer in layers
@@ -348,6 +356,7 @@ def solve_batch(
             out.p_verified[part] = res.p_verified
             out.periods_to[part] = res.periods_to
             out.expected_pressure[part] = res.expected_pressure
+            out.expected_vetoes[part] = res.expected_vetoes
         n_states = max(n_states, sum(layer.n_states for layer in layers))
     return replace(out, n_graphs=len(groups), n_states=n_states, errors=tuple(errors))
 

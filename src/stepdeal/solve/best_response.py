@@ -141,6 +141,8 @@ class Layer:
     end_payoff: F64 = field(default_factory=lambda: np.zeros(0))  # per post-verification state
     end_payoff_p: F64 = field(default_factory=lambda: np.zeros((0, 0)))  # powers' payoffs
     end_next: I64 = field(default_factory=lambda: np.zeros(0, np.int64))  # its end state
+    #: vetoes cast in the agenda of each post-verification state (``count_vetoes`` only)
+    end_vetoes: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
     Q: F64 = field(default_factory=lambda: np.zeros(0))  # per (state, action)
     V: F64 = field(default_factory=lambda: np.zeros(0))  # per state
     VP: F64 = field(default_factory=lambda: np.zeros((0, 0)))  # powers' values per state
@@ -257,7 +259,14 @@ def _merge(C: U8, M: U8) -> tuple[U8, U8, I64, Keys]:
     return C[first], M[first], inverse, keys
 
 
-def _forward(game: Game, t: int, layer: Layer, budget: _Budget, forbid: int | None) -> Layer:
+def _forward(
+    game: Game,
+    t: int,
+    layer: Layer,
+    budget: _Budget,
+    forbid: int | None,
+    count_vetoes: bool = False,
+) -> Layer:
     """Fill the transitions of ``layer``; return the next layer (states only)."""
     allowed = allowed_actions(game, layer.C)
     if forbid is not None:
@@ -292,7 +301,13 @@ def _forward(game: Game, t: int, layer: Layer, budget: _Budget, forbid: int | No
     if game.has_strategic:
         C, M_end = _vote_stages(game, t, layer, C, M, keys, budget)
     else:
-        M_end, _ = resolve(game, t, C, M)
+        M_end, records = resolve(game, t, C, M, record=count_vetoes)
+        if count_vetoes:
+            layer.end_vetoes = np.zeros(C.shape[0], dtype=np.int64)
+            for rec in records:
+                if game.veto_rule[int(game.issuer[rec.measure])]:
+                    no = (~rec.votes).sum(axis=1)
+                    np.add.at(layer.end_vetoes, rec.rows, np.where(rec.passed, 0, no))
     layer.end_payoff = target_payoff(game, C, M_end)
     layer.end_payoff_p = power_payoffs(game, C, M_end)
     C_next, M_next, layer.end_next, keys = _merge(C, M_end)
@@ -389,9 +404,11 @@ def forward_graph(
     start: tuple[int, U8, U8] | None = None,
     forbid: int | None = None,
     budget: _Budget | None = None,
+    count_vetoes: bool = False,
 ) -> list[Layer]:
     """The reachable (period, state) graph with its transitions, not yet solved:
-    ``layers[t - t0]`` for ``t = t0..H``. Raises :class:`StateGraphTooLarge`."""
+    ``layers[t - t0]`` for ``t = t0..H``. Raises :class:`StateGraphTooLarge`.
+    ``count_vetoes`` also records the vetoes cast in each post-verification state."""
     budget = _Budget(game, max_size) if budget is None else budget
     if start is None:
         t0, (C0, M0) = 0, game.initial_state()
@@ -400,7 +417,7 @@ def forward_graph(
     C0, M0 = np.asarray(C0, np.uint8)[None, :], np.asarray(M0, np.uint8)[None, :]
     layers = [Layer(C0, M0, as_keys(pack(C0, M0)))]
     for t in range(t0, game.horizon):
-        layers.append(_forward(game, t, layers[t - t0], budget, forbid))
+        layers.append(_forward(game, t, layers[t - t0], budget, forbid, count_vetoes))
     return layers
 
 

@@ -10,7 +10,9 @@ mass :math:`\mu_t` at the end of period :math:`t`:
   expected number of periods before ``c`` is verified, censored at the horizon
   (:math:`H` if never);
 * ``expected_pressure`` :math:`= \sum_{t<H} E_{\mu_t}[\text{pressure}]`, the
-  undiscounted sum of the target's sanctions cost per period.
+  undiscounted sum of the target's sanctions cost per period;
+* ``expected_vetoes``: the expected number of vetoes cast over the horizon (a "no"
+  of a member of a veto institution on a proposal that fails, as in the timeline).
 
 Plain Python over a dictionary of states: slow, obviously correct, the reference of
 the batched solver (:mod:`stepdeal.solve.batch`) and its fallback for strategic voters.
@@ -32,6 +34,7 @@ class PathOutcomes:
     p_verified: F64  # (n_concerns,)
     periods_to: F64  # (n_concerns,)
     expected_pressure: float
+    expected_vetoes: float = 0.0
 
     @property
     def expected_resolved(self) -> float:
@@ -46,6 +49,7 @@ def path_outcomes(solution: BestResponse) -> PathOutcomes:
     nc = game.n_concerns
     periods = np.zeros(nc)
     press = 0.0
+    vetoes = 0.0
     oracle = solution.vote_oracle if game.has_strategic else None
     for t in range(game.horizon):
         nxt: dict[tuple[bytes, bytes], float] = {}
@@ -55,7 +59,14 @@ def path_outcomes(solution: BestResponse) -> PathOutcomes:
             a = game.actions.index(solution.action(t, C, M))
             C1, _, _ = apply_action(game, C[None, :], np.array([a]))
             _, Cv, pv = verification_outcomes(game, C1)
-            M2, _ = resolve(game, t, Cv, np.repeat(M[None, :], len(pv), axis=0), oracle=oracle)
+            M2, recs = resolve(
+                game, t, Cv, np.repeat(M[None, :], len(pv), axis=0), record=True, oracle=oracle
+            )
+            for rec in recs:
+                if game.veto_rule[int(game.issuer[rec.measure])]:
+                    for r, row in enumerate(rec.rows):
+                        if not rec.passed[r]:
+                            vetoes += pr * float(pv[row]) * float((~rec.votes[r]).sum())
             for j in range(len(pv)):
                 key = (Cv[j].tobytes(), M2[j].tobytes())
                 nxt[key] = nxt.get(key, 0.0) + pr * float(pv[j])
@@ -68,4 +79,6 @@ def path_outcomes(solution: BestResponse) -> PathOutcomes:
     p_ver = np.zeros(nc)
     for (cb, _), pr in mass.items():
         p_ver += pr * (np.frombuffer(cb, dtype=np.uint8) == VERIFIED)
-    return PathOutcomes(p_verified=p_ver, periods_to=periods, expected_pressure=press)
+    return PathOutcomes(
+        p_verified=p_ver, periods_to=periods, expected_pressure=press, expected_vetoes=vetoes
+    )
