@@ -26,7 +26,7 @@ from ..ensemble.analysis import PrimResult
 from ..ensemble.analyze import RunAnalysis
 from ._format import MINUS, and_list, close
 from .ensemble_plots import distribution_figure, prim_figure, regret_figure, sobol_figure
-from .html import CSP, CSS, png_data_uri
+from .html import page_head, png_data_uri
 
 #: what each summary outcome measures (the unit is added by :func:`outcome_unit`)
 OUTCOME_TEXT = {
@@ -492,17 +492,7 @@ def render_ensemble_html(analysis: RunAnalysis, inputs: pd.DataFrame, results: p
         f"{_e(m.get('version', '?'))} · seed {_e(m.get('seed', '?'))} · "
         f"scenario hash: <code>{_e(digest)}</code>"
     )
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{CSP}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="stepdeal {_e(__version__)}">
-<title>{_e(title)} — stepdeal ensemble report</title>
-<style>{CSS}</style>
-</head>
-<body>
+    return f"""{page_head(f"{title} — stepdeal ensemble report")}
 <header>
 <h1>{_e(title)}</h1>
 {_meta_html(m)}

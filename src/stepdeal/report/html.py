@@ -61,6 +61,21 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
+def page_head(title: str) -> str:
+    """Doctype, head (charset, CSP, viewport, generator, title, CSS) and ``<body>``."""
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="stepdeal {_e(__version__)}">
+<title>{_e(title)}</title>
+<style>{CSS}</style>
+</head>
+<body>"""
+
+
 def png_data_uri(fig: Figure, dpi: int = 110) -> str:
     """``data:image/png;base64,...`` of ``fig``."""
     buf = io.BytesIO()
@@ -251,17 +266,7 @@ def render_html(scenario: Scenario, timelines: dict[str, Timeline]) -> str:
         f"scenario hash: <code>{_e(', '.join(hashes) or 'unknown')}</code>"
     )
     runs = "".join(_run_html(scenario, tl) for tl in timelines.values())
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{CSP}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="stepdeal {_e(__version__)}">
-<title>{_e(title)} — stepdeal report</title>
-<style>{CSS}</style>
-</head>
-<body>
+    return f"""{page_head(f"{title} — stepdeal report")}
 <header>
 <h1>{_e(title)}</h1>
 <p class="meta">{" · ".join(meta)}</p>

@@ -67,6 +67,7 @@ from .chain import (
     pass_table,
     solve_chain,
 )
+from .outcomes import path_outcomes
 
 OBJECTIVES = ("resolved", "powers", "welfare")
 OBJECTIVE_UNITS = {"resolved": "concerns", "powers": "unit", "welfare": "unit"}
@@ -498,31 +499,9 @@ def _policy_dict(space: _Space, order: I64, relief: np.ndarray, note: str) -> di
 
 
 def _p_resolved(game: Game, order: I64, relief: np.ndarray, space: _Space) -> F64:
-    """Probability that the step at each position is verified by the horizon (forward pass)."""
-    sol = solve_best_response(game)
-    probs = np.zeros(space.n)
-    mass: dict[tuple[bytes, bytes], float] = {}
-    C0, M0 = game.initial_state()
-    mass[(C0.tobytes(), M0.tobytes())] = 1.0
-    from ..mechanisms.rules import apply_action, resolve, verification_outcomes
-
-    for t in range(game.horizon):
-        nxt: dict[tuple[bytes, bytes], float] = {}
-        for (cb, mb), pr in mass.items():
-            C = np.frombuffer(cb, dtype=np.uint8).copy()
-            M = np.frombuffer(mb, dtype=np.uint8).copy()
-            a = game.actions.index(sol.action(t, C, M))
-            C1, _, _ = apply_action(game, C[None, :], np.array([a]))
-            _, Cv, pv = verification_outcomes(game, C1)
-            M2, _ = resolve(game, t, Cv, np.repeat(M[None, :], len(pv), axis=0))
-            for j in range(len(pv)):
-                key = (Cv[j].tobytes(), M2[j].tobytes())
-                nxt[key] = nxt.get(key, 0.0) + pr * float(pv[j])
-        mass = nxt
-    for (cb, _), pr in mass.items():
-        C = np.frombuffer(cb, dtype=np.uint8)
-        probs += pr * (C[order] == 2)
-    return probs
+    """Probability that the step at each position is verified by the horizon."""
+    p: F64 = path_outcomes(solve_best_response(game)).p_verified[order]
+    return p
 
 
 def design(
