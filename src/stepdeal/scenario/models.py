@@ -192,6 +192,84 @@ class Strategies(_Base):
     target: Literal["optimal", "compliant", "defiant"] = "optimal"
 
 
+Score = Annotated[float, Field(ge=0.0, le=100.0, allow_inf_nan=False)]
+
+
+class Dimension(Documented):
+    """An issue the stakeholders take positions on, scored 0-100."""
+
+    id: Identifier
+    low: str | None = Field(None, description="what a position of 0 means")
+    high: str | None = Field(None, description="what a position of 100 means")
+
+
+class Stakeholder(Documented):
+    """One stakeholder: its clout and, per dimension, position (0-100) and salience."""
+
+    id: Identifier
+    capability: float = Field(ge=0.0, le=1e8, allow_inf_nan=False)
+    position: dict[Identifier, Score] = Field(description="0-100 per dimension id")
+    salience: dict[Identifier, Score] = Field(
+        description="0-100 per dimension id; at most 100 in total (KTAB's rule)"
+    )
+
+    @model_validator(mode="after")
+    def _total_salience(self) -> Stakeholder:
+        total = sum(self.salience.values())
+        if total > 100 + 1e-9:
+            raise ValueError(
+                f"total salience {total:g} exceeds 100; scale the saliences to sum to at most 100"
+            )
+        return self
+
+
+class VoteLink(_Base):
+    """A forecast position sets a power's vote rule (below / between / above thresholds)."""
+
+    kind: Literal["vote_rule"]
+    dimension: Identifier
+    stakeholder: Identifier
+    power: Identifier
+    vote: Literal["escalate", "relieve"]
+    thresholds: tuple[Score, Score] = Field(description="[lo, hi] on the 0-100 scale")
+    below: VoteRule
+    between: VoteRule
+    above: VoteRule
+    note: str | None = None
+    sources: list[str] = Field(default_factory=list)
+
+    @field_validator("below", "between", "above", mode="before")
+    @classmethod
+    def _bools(cls, v: Any) -> Any:
+        return _yes_no(v)
+
+
+class CostLink(_Base):
+    """A capability-weighted forecast position scales concerns' one-off costs linearly:
+    ``factor = at_0 + (at_100 - at_0) * position / 100``."""
+
+    kind: Literal["cost_scale"]
+    dimension: Identifier
+    stakeholders: list[Identifier] = Field(min_length=1)
+    concerns: Literal["all"] | list[Identifier] = "all"
+    at_0: float = Field(gt=0, allow_inf_nan=False)
+    at_100: float = Field(gt=0, allow_inf_nan=False)
+    note: str | None = None
+    sources: list[str] = Field(default_factory=list)
+
+
+class Stakeholders(_Base):
+    """Stakeholder table for the forecast models, and its links to the game."""
+
+    dimensions: list[Dimension] = Field(min_length=1)
+    actors: list[Stakeholder] = Field(min_length=3, max_length=250)
+    links: list[Annotated[VoteLink | CostLink, Field(discriminator="kind")]] = Field(
+        default_factory=list
+    )
+    note: str | None = None
+    sources: list[str] = Field(default_factory=list)
+
+
 class Uncertainty(Dist):
     """A named uncertainty: one draw shared by every field that refers to it."""
 
@@ -225,6 +303,9 @@ class Scenario(Documented):
     policies: list[Policy] = Field(min_length=1)
     votes: dict[Identifier, MemberVotes] = Field(default_factory=dict)
     strategies: Strategies = Field(default_factory=Strategies)
+    stakeholders: Stakeholders | None = Field(
+        None, description="stakeholders for `stepdeal forecast` (positions 0-100)"
+    )
     uncertainties: list[Uncertainty] = Field(
         default_factory=list,
         description="named uncertainties; fields refer to them with {uncertainty: id, scale: x}",
@@ -418,4 +499,85 @@ def cross_check(s: Scenario) -> list[CrossReferenceProblem]:
                     f"votes are given per power: {power_list}",
                 )
             )
+    if s.stakeholders is not None:
+        out += _stakeholder_problems(s, powers, set(concerns))
+    return out
+
+
+def _stakeholder_problems(
+    s: Scenario, powers: set[str], concerns: set[str]
+) -> list[CrossReferenceProblem]:
+    P = CrossReferenceProblem
+    out: list[CrossReferenceProblem] = []
+    sh = s.stakeholders
+    assert sh is not None
+    dims = [d.id for d in sh.dimensions]
+    names = [a.id for a in sh.actors]
+    for block, items in (("dimensions", dims), ("actors", names)):
+        for i in _dupes(items):
+            out.append(
+                P(
+                    ("stakeholders", block, i, "id"),
+                    f"duplicate id {items[i]!r}",
+                    "give each its own id",
+                )
+            )
+    for i, a in enumerate(sh.actors):
+        for key in ("position", "salience"):
+            given = getattr(a, key)
+            missing = [d for d in dims if d not in given]
+            extra = [d for d in given if d not in dims]
+            if missing:
+                out.append(
+                    P(
+                        ("stakeholders", "actors", i, key),
+                        f"no {key} for dimension(s) {', '.join(missing)}",
+                        f"give a {key} (0-100) for every dimension: {', '.join(dims)}",
+                    )
+                )
+            for d in extra:
+                out.append(
+                    P(
+                        ("stakeholders", "actors", i, key, d),
+                        f"unknown dimension {d!r}",
+                        f"use dimension ids: {', '.join(dims)}",
+                    )
+                )
+    for j, link in enumerate(sh.links):
+        where = ("stakeholders", "links", j)
+        if link.dimension not in dims:
+            out.append(
+                P(
+                    (*where, "dimension"),
+                    f"unknown dimension {link.dimension!r}",
+                    f"use one of {', '.join(dims)}",
+                )
+            )
+        who = [link.stakeholder] if isinstance(link, VoteLink) else link.stakeholders
+        for w in who:
+            if w not in names:
+                out.append(P(where, f"unknown stakeholder {w!r}", f"use one of {', '.join(names)}"))
+        if isinstance(link, VoteLink):
+            if link.power not in powers:
+                out.append(
+                    P(
+                        (*where, "power"),
+                        f"{link.power!r} is not a power actor",
+                        f"use one of {', '.join(sorted(powers))}",
+                    )
+                )
+            if link.thresholds[0] > link.thresholds[1]:
+                out.append(
+                    P((*where, "thresholds"), "lo is above hi", "write [lo, hi] with lo <= hi")
+                )
+        elif isinstance(link.concerns, list):
+            for c in link.concerns:
+                if c not in concerns:
+                    out.append(
+                        P(
+                            (*where, "concerns"),
+                            f"unknown concern {c!r}",
+                            f"use concern ids: {', '.join(sorted(concerns))}",
+                        )
+                    )
     return out
