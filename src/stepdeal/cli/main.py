@@ -637,6 +637,111 @@ def _ensemble_report(
     out.print(f"wrote {path}", highlight=False)
 
 
+def _actor_table(source: str) -> tuple[Any, Scenario | None]:
+    from ..forecast.actors import ActorTableError
+    from ..forecast.link import table_from_scenario
+
+    low = source.lower()
+    try:
+        if low.endswith(".csv"):
+            from ..forecast.ktab_io import load_ktab_csv
+
+            return load_ktab_csv(Path(source)), None
+        if low.endswith(".xml"):
+            from ..forecast.ktab_io import load_ktab_xml
+
+            return load_ktab_xml(Path(source))[0], None
+        s = _load(source)
+        return table_from_scenario(s), s
+    except (ActorTableError, ValueError, OSError) as exc:
+        _fail([str(exc) if str(source) in str(exc) else f"{source}: {exc}"])
+    raise AssertionError("unreachable")
+
+
+@app.command("forecast")
+def forecast_cmd(
+    source: Annotated[
+        str, typer.Argument(help="a scenario with stakeholders, or a KTAB SMP .csv/.xml file")
+    ],
+    model: Annotated[str, typer.Option("--model", help="compromise | bdm | smp | all")] = "all",
+    rounds: Annotated[int, typer.Option("--rounds", min=1, help="BDM rounds")] = 10,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="save positions per round as PNG")
+    ] = None,
+    apply_to: Annotated[
+        str | None,
+        typer.Option("--apply-to", help="scenario whose parameters the forecast sets (links)"),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="with --apply-to: the new YAML file")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Forecast where the stakeholders land (compromise, BDM, KTAB SMP); optionally set
+    the game's parameters from the forecast."""
+    from ..forecast.run import MODELS, run_model
+    from ..report.forecast_view import forecast_figure, forecasts_table, rounds_table
+
+    if model not in (*MODELS, "all"):
+        _fail([f"--model {model!r} is not a model. Fix: use compromise, bdm, smp or all"])
+    table, scenario = _actor_table(source)
+    names = list(MODELS) if model == "all" else [model]
+    try:
+        results = [run_model(table, m, rounds) for m in names]
+    except ValueError as exc:
+        _fail([f"{source}: {exc}"])
+        return
+    changes: list[str] = []
+    if apply_to is not None:
+        from ..forecast.link import apply_links
+
+        target = _load(apply_to)
+        if target.stakeholders is None and scenario is not None:
+            target = target.model_copy(update={"stakeholders": scenario.stakeholders})
+        chosen = results[0] if model != "all" else results[names.index("compromise")]
+        try:
+            new, changes = apply_links(target, chosen)
+        except ValueError as exc:
+            _fail([f"{apply_to}: {exc}"])
+            return
+        if output is None:
+            _fail(["--apply-to needs -o FILE for the new scenario. Fix: add -o new.yaml"])
+            return
+        import yaml
+
+        data = new.model_dump(mode="json", by_alias=True, exclude_none=True)
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(yaml.safe_dump(data, sort_keys=False, width=88), encoding="utf-8")
+        except OSError as exc:
+            _fail([f"{output}: cannot write ({exc.strerror}). Fix: choose a writable path with -o"])
+    if plot is not None:
+        from ..report import save_png
+
+        try:
+            save_png(forecast_figure(results), plot)
+        except OSError as exc:
+            _fail([f"{plot}: cannot write ({exc.strerror}). Fix: choose a writable --plot path"])
+    if json_out:
+        if model == "all":
+            _print_json({"models": {r.model: r.to_dict() for r in results}, "applied": changes})
+        else:
+            payload = results[0].to_dict()
+            if apply_to is not None:
+                payload["applied"] = changes
+            _print_json(payload)
+        return
+    out.print(forecasts_table(results, f"Stakeholder forecast: {table.name}"))
+    for r in results:
+        out.print(rounds_table(r))
+    for c in changes:
+        out.print(f"applied: {c}", highlight=False)
+    if output is not None and apply_to is not None:
+        out.print(f"wrote {output}", highlight=False)
+    if plot is not None:
+        out.print(f"wrote {plot}", highlight=False)
+
+
 @app.command()
 def version() -> None:
     """Print the stepdeal version."""
