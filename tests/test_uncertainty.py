@@ -89,3 +89,18 @@ def test_iran_uncertainties_keep_the_point_numbers() -> None:
     assert s.concerns[0].cost == 2.0 and s.actors[0].discount == 0.98
     for v in s.uncertainties:
         assert v.sources, v.id
+
+
+def test_choice_median_uses_sorted_values() -> None:
+    assert Dist.model_validate({"dist": "choice", "values": [3, 1, 2]}).median_value() == 2.0
+
+
+def test_a_broken_named_uncertainty_is_reported_once() -> None:
+    text = _demo(
+        {"    cost: 3\n": "    cost: {uncertainty: bite}\n"},
+        extra="\nuncertainties:\n  - id: bite\n    dist: lognormal\n    median: 1\n    sd: 0.3\n",
+    )
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(text, "demo.yaml")
+    assert len(info.value.problems) == 1
+    assert "unknown uncertainty" not in str(info.value)

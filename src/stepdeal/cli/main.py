@@ -31,8 +31,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+out = Console(emoji=False)
+err = Console(stderr=True, emoji=False)
 
 ScenarioArg = Annotated[
     str, typer.Argument(help="a built-in scenario name (see `stepdeal list`) or a YAML file")
@@ -415,6 +415,12 @@ def ensemble_cmd(
 
     s = _load(scenario)
     pids = [p.strip() for p in policies.split(",") if p.strip()] if policies else None
+    if not s.uncertainty.variables and not json_out:
+        err.print(
+            f"note: {scenario} declares no uncertainties, so every sample is the point "
+            "scenario (see docs/how-to/add-uncertainty.md)",
+            highlight=False,
+        )
     if executor == "dask" and scheduler is None and workers < 2:
         workers = 2
     columns = (
@@ -488,6 +494,19 @@ def ensemble_cmd(
     out.print(f"{res.seconds:.1f} s; {where}", highlight=False)
 
 
+def _stat(x: Any) -> str:
+    """A statistic for a table: 4 significant digits, float noise below 1e-9 shown as 0,
+    whole counts without an exponent."""
+    v = float(x)
+    if v != v:
+        return "n/a"
+    if abs(v) < 1e-9:
+        return "0"
+    if v.is_integer() and abs(v) < 1e12:
+        return f"{int(v):,}"
+    return f"{v:.4g}"
+
+
 def _analysis_tables(a: Any, unit: str) -> list[Any]:
     tables: list[Any] = []
     for outcome, df in a.distributions.items():
@@ -499,15 +518,18 @@ def _analysis_tables(a: Any, unit: str) -> list[Any]:
         for pid, row in df.iterrows():
             t.add_row(
                 str(pid),
-                *(f"{row[c]:.4g}" for c in ("n_ok", "n_error", "mean", "sd", "p5", "p50", "p95")),
+                *(_stat(row[c]) for c in ("n_ok", "n_error", "mean", "sd", "p5", "p50", "p95")),
             )
         tables.append(t)
     u = "concerns" if a.outcome == "expected_resolved" else unit
+    from ..ensemble.analyze import larger_is_better
+
+    sign = "≥" if larger_is_better(a.outcome) else "≤"
     t = Table(
         title=f"Robustness on {a.outcome}: regret vs the best policy in each sample ({u})",
         caption="share best: samples where the policy is (one of) the best"
         + (
-            f"; satisficing: share with {a.outcome} ≥ {a.threshold:g}"
+            f"; satisficing: share with {a.outcome} {sign} {a.threshold:g}"
             if a.threshold is not None
             else ""
         ),
@@ -519,7 +541,7 @@ def _analysis_tables(a: Any, unit: str) -> list[Any]:
     for c in cols:
         t.add_column(c, justify="right")
     for pid, row in a.robustness.iterrows():
-        t.add_row(str(pid), *(f"{row[c]:.4g}" for c in cols))
+        t.add_row(str(pid), *(_stat(row[c]) for c in cols))
     tables.append(t)
     for pid, df in a.sobol.items():
         t = Table(title=f"Sobol indices of {a.outcome} under {pid}")
@@ -582,6 +604,13 @@ def analyze_cmd(
         _print_json(json_safe(a.to_dict()))
         return
     for t in _analysis_tables(a, manifest.get("unit", "")):
+        out.print(t)
+    if len(a.errors):
+        t = Table(title="Failed samples (their outcomes are left out of every statistic)")
+        for c in ("policy", "error", "samples"):
+            t.add_column(c, justify="right" if c == "samples" else "left")
+        for row in a.errors.itertuples(index=False):
+            t.add_row(str(row.policy), str(row.error), f"{int(row.samples):,}")
         out.print(t)
     for note in a.notes:
         out.print(f"note: {note}", highlight=False)

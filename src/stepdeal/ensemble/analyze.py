@@ -28,6 +28,13 @@ DEFAULT_OUTCOMES = {
 _COND = re.compile(r"^\s*([^:]+):\s*([A-Za-z0-9_:.\-]+)\s*(<=|>=|<|>)\s*(-?[0-9.eE+\-]+)\s*$")
 
 
+def larger_is_better(outcome: str) -> bool:
+    """False for outcomes where less is better: pressure, vetoes, periods to a step."""
+    return not (
+        outcome in ("expected_pressure", "expected_vetoes") or outcome.startswith("periods_to:")
+    )
+
+
 @dataclass
 class Condition:
     policy: str
@@ -137,7 +144,7 @@ def analyze_run(
         raise ValueError(f"no outcome {outcome!r}. Fix: use one of {', '.join(outcomes)}")
     shown = dict.fromkeys([outcome, *DEFAULT_OUTCOMES])
     dists = {o: distributions(results, o) for o in shown}
-    larger = outcome != "expected_pressure"
+    larger = larger_is_better(outcome)
     rob = robustness(results, outcome, larger_is_better=larger, threshold=threshold)
     errs = results.loc[~results["ok"].astype(bool), ["sample", "policy", "error"]]
     errs = errs.groupby(["policy", "error"]).size().rename("samples").reset_index()
@@ -166,7 +173,7 @@ def analyze_run(
             condition = f"{first}:expected_resolved<{med:.6g}"
             notes.append(
                 f"PRIM condition by default: {first} resolves fewer concerns than its median "
-                f"({med:.4g}); choose another with --prim POLICY:OUTCOME<VALUE"
+                f"({med:.6g} expected concerns); choose another with --prim POLICY:OUTCOME<VALUE"
             )
         cond = parse_condition(condition, policies, outcomes)
         flags = cond.flags(results).reindex(inputs["sample"]).fillna(False).to_numpy(bool)

@@ -156,7 +156,7 @@ def evaluate(
         frame.insert(0, "sample", np.asarray(samples, dtype=np.int64))
         frame.insert(1, "policy", pid)
         frame.insert(2, "ok", ok)
-        frame.insert(3, "error", pd.Series(errors, dtype=object))
+        frame.insert(3, "error", pd.Series(errors, dtype="string"))  # text even if all null
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
 

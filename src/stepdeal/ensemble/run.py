@@ -28,9 +28,10 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
+from ..mechanisms.game import compile_game
 from ..scenario import Scenario, parse_scenario, scenario_hash
 from ..scenario.loader import resolve_source
-from .evaluate import evaluate_task
+from .evaluate import evaluate_task, outcome_columns
 from .sampling import make_design
 from .store import chunk_path, load, open_store, sort_results, write_json, write_parquet
 
@@ -161,6 +162,7 @@ def run_ensemble(
         "variables": space.names,
         "chunk_size": chunk_size,
         "version": __version__,
+        "columns": outcome_columns(compile_game(s, policies[0])),
         "unit": s.unit,
         "period": s.period,
         "horizon": s.horizon,

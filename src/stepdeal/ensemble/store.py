@@ -25,7 +25,17 @@ import pandas as pd
 
 MANIFEST = "manifest.json"
 #: manifest keys that must match for a run to resume into an existing OUT
-IDENTITY = ("scenario_hash", "seed", "design", "n", "rows", "policies", "chunk_size", "version")
+IDENTITY = (
+    "scenario_hash",
+    "seed",
+    "design",
+    "n",
+    "rows",
+    "policies",
+    "chunk_size",
+    "version",
+    "columns",
+)
 
 
 class StoreError(ValueError):
@@ -38,6 +48,9 @@ def _atomic_write(path: Path, write: Any) -> None:
     os.close(fd)
     try:
         write(tmp)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600; give the usual mode
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -134,7 +147,9 @@ def query(out: Path, sql: str) -> pd.DataFrame:
     con = duckdb.connect()
     try:
         con.read_parquet(str(out / "inputs.parquet")).create_view("inputs")
-        con.read_parquet(str(out / "results" / "chunk-*.parquet")).create_view("results")
+        con.read_parquet(str(out / "results" / "chunk-*.parquet"), union_by_name=True).create_view(
+            "results"
+        )
         frame: pd.DataFrame = con.execute(sql).df()
     finally:
         con.close()

@@ -153,10 +153,13 @@ class Dist(BaseModel):
             lo, hi = self.support()
             return np.asarray(stats.beta.ppf(u, self.a, self.b, loc=lo, scale=hi - lo), float)
         assert self.values is not None
-        w = np.asarray(self.weights if self.weights is not None else [1.0] * len(self.values))
+        vals = np.asarray(self.values, dtype=np.float64)
+        w = np.asarray(self.weights if self.weights is not None else [1.0] * len(vals), float)
+        order = np.argsort(vals, kind="stable")  # the inverse CDF needs sorted values
+        vals, w = vals[order], w[order]
         cum = np.cumsum(w) / w.sum()
-        idx = np.minimum(np.searchsorted(cum, u, side="left"), len(self.values) - 1)
-        picked: F64 = np.asarray(self.values, dtype=np.float64)[idx]
+        idx = np.minimum(np.searchsorted(cum, u, side="left"), len(vals) - 1)
+        picked: F64 = vals[idx]
         return picked
 
     def median_value(self) -> float:
@@ -315,6 +318,7 @@ def extract_uncertainty(
         except ValidationError as exc:
             msg, fix = _dist_problem(exc)
             problems.append(UncertaintyProblem(("uncertainties", i), msg, fix))
+            named[uid] = -1  # reported above: references to it stay quiet
             continue
         named[uid] = len(variables)
         variables.append(Variable(uid, d))
@@ -413,6 +417,8 @@ def _one(
                 )
             )
             return 0.0
+        if named.get(ref.uncertainty) == -1:
+            return 0.0  # the uncertainty itself is broken and already reported
         if ref.uncertainty not in named:
             known = ", ".join(named) or "none defined"
             problems.append(

@@ -1,0 +1,788 @@
+"""KTAB's Spatial Model of Politics (SMP): probabilistic Condorcet bargaining.
+
+A reimplementation of the SMP of KAPSARC's Toolkit for Behavioral Analysis (KTAB,
+``github.com/KAPSARC/KTAB``, MIT licence, © 2015 King Abdullah Petroleum Studies and
+Research Center), following ``kmodel.cpp``, ``smp.cpp`` and ``smpbcn.cpp``. The code is
+our own; the algorithm, its constants and its quirks are KTAB's. With the default
+parameters it reproduces KTAB's reference run of ``dummyData_3Dim.csv`` at every printed
+digit (see ``docs/explanation/forecast-smp.md``).
+
+Notation (everything on KTAB's internal [0, 1] scale; the table's 0–100 numbers are
+divided by 100): actor :math:`i` has capability :math:`c_i`, salience :math:`s_{id}`
+on dimension :math:`d` with total :math:`S_i = \\sum_d s_{id} \\le 1`, position
+:math:`x_i` and ideal :math:`\\theta_i` (equal to :math:`x_i` unless ideals lag, see
+``accommodation``).
+
+One **state** :math:`t` is evaluated as follows.
+
+1. Distance (``bvDiff``): :math:`d_{ij} = \\sqrt{\\sum_d ((\\theta_{id} - x_{jd}) s_{id})^2
+   / \\sum_d s_{id}^2}`.
+2. Utility with risk attitude :math:`R` (``bsUtil``): :math:`u(d, R) = (1-d)(1+dR)`.
+3. Risk attitudes (``setAllAUtil``): a probabilistic Condorcet election (PCE) over the
+   actors' positions with risk-neutral utilities :math:`u(d_{ij}, 0)`, votes weighted by
+   :math:`c_k`, gives :math:`p_i`; ``Mid`` maps it to
+   :math:`R_i = (3p_i - p_{max} - 2p_{min}) / (2(p_{max}-p_{min})) \\in [-\\tfrac12, 1]`.
+   Actor :math:`h` estimates :math:`i`'s attitude as :math:`r^h_i = (2R_h + R_i)/3`
+   (``OneThird``), so :math:`U^h_{ij} = u(d_{ij}, r^h_i)`.
+4. Votes and coalitions: :math:`v_k(a{:}b) = w_k f(u_{ka} - u_{kb})`
+   (``Prop``: :math:`f(\\Delta) = \\Delta`), :math:`C(a{:}b) = 10^{-8} + \\sum_k [v_k]^+`;
+   victory probability (``Linear``) :math:`P[a \\succ b] = C(a{:}b)/(C(a{:}b)+C(b{:}a))`;
+   PCE (``Conditional``) :math:`p_a \\propto \\prod_b P[a \\succ b]`.
+5. Challenges (``probEduChlg``): :math:`h` rates :math:`i` challenging :math:`j`.
+   The principals vote with weight :math:`S c`; each third party :math:`n` joins the side
+   it prefers after weighing the "little conflict" of :math:`i, j, n` alone
+   (``thirdPartyVoteSU``, ``SemiCommit``). With :math:`\\phi` the resulting probability
+   that :math:`i` wins, the gain to :math:`k` is
+   :math:`(1-S_j)\\,2U_{ki} + S_j(\\phi\\,2U_{ki} + (1-\\phi)\\,2U_{kj}) - (U_{ki}+U_{kj})`.
+6. Proposals (``doBCN``): each actor challenges the target of largest own gain (if above
+   :math:`10^{-5}`) and proposes that both move to (almost) the same point, per dimension
+   weighted by :math:`s^2 \\phi^2` (``S2P2``), rounded to 4 decimals. The bargain joins
+   the queues of both actors; every queue also holds the status quo.
+7. Resolution: every actor :math:`a` values each bargain in :math:`k`'s queue by its mean
+   utility over all :math:`n` positions after the bargain; a PCE over the queue (weights
+   :math:`c`) picks the bargain :math:`k` adopts (``Deterministic``: the most probable).
+8. Ideals: :math:`\\theta_i \\leftarrow \\sum_j A_{ij} x_j + (1 - \\sum_j A_{ij})\\,\\theta_i`
+   (``A`` = identity: ideals track positions).
+9. Stop (``smpStopFn``) at step :math:`t \\ge 100`, or at :math:`t \\ge 2` once
+   :math:`\\mathrm{dist}(t-1, t) / (\\mathrm{dist}(0, 1) + 10^{-4}) < 0.02`, with
+   :math:`\\mathrm{dist} = \\sum_i \\lVert x_i(t) - x_i(t-1) \\rVert_2`.
+
+The reported probability of a state (``pDist(-1)``) is a PCE over its *distinct*
+positions (closer than 0.1 on the 0–100 scale count as one) with each actor's own
+risk-aware utility :math:`u(d_{ij}, R_i)`, the voting rule and weights :math:`c`;
+each actor gets the probability of the position it holds, so actors sharing a position
+share a probability and the per-actor numbers can sum to more than 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Protocol, get_args
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .actors import ActorTable, ActorTableError
+from .result import ForecastResult
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+VictoryProbModel = Literal["Linear", "Square", "Quartic", "Octic", "Binary"]
+PCEModel = Literal["Conditional", "MarkovIncentive", "MarkovUniform"]
+StateTransitions = Literal["Deterministic", "Stochastic"]
+VotingRule = Literal["Binary", "PropBin", "Prop", "PropCbc", "Cubic", "ASymProsp"]
+BigRAdjust = Literal["None", "OneThird", "Half", "TwoThirds", "Full"]
+BigRRange = Literal["Min", "Mid", "Max"]
+ThirdPartyCommit = Literal["NoCommit", "SemiCommit", "FullCommit"]
+InterVecBrgn = Literal["S1P1", "S2P2", "S2PMax"]
+BargnModel = Literal["InitOnlyInterp", "InitRcvrInterp", "PWCompInterp"]
+
+#: KTAB's XML element name -> (our field, the allowed values)
+KTAB_PARAMETERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "VictoryProbModel": ("victory_prob_model", get_args(VictoryProbModel)),
+    "PCEModel": ("pce_model", get_args(PCEModel)),
+    "StateTransitions": ("state_transitions", get_args(StateTransitions)),
+    "VotingRule": ("voting_rule", get_args(VotingRule)),
+    "BigRAdjust": ("big_r_adjust", get_args(BigRAdjust)),
+    "BigRRange": ("big_r_range", get_args(BigRRange)),
+    "ThirdPartyCommit": ("third_party_commit", get_args(ThirdPartyCommit)),
+    "InterVecBrgn": ("inter_vec_brgn", get_args(InterVecBrgn)),
+    "BargnModel": ("bargn_model", get_args(BargnModel)),
+}
+#: other spellings accepted for the same values (KTAB's docs and logs use them)
+ALIASES = {
+    "Proportional": "Prop",
+    "No": "None",
+    "NoRA": "None",
+    "Semi": "SemiCommit",
+    "Full commit": "FullCommit",
+    "No commit": "NoCommit",
+    "Deterministic ": "Deterministic",
+}
+
+MIN_COALITION = 1e-8  # Model::coalitions
+MIN_CHALLENGE_COALITION = 1e-10  # SMPState::probEduChlg
+MIN_GAIN = 1e-5  # SMPState::bestChallenge: smallest gain worth a challenge
+_BLOCK = 1 << 18  # elements per chunk of the (actor, actor, actor) tensors
+
+
+def canonical(name: str, value: str) -> str:
+    """KTAB's spelling of ``value`` for the XML parameter ``name``; ``ValueError`` if unknown."""
+    _, allowed = KTAB_PARAMETERS[name]
+    v = ALIASES.get(value.strip(), value.strip())
+    if v not in allowed:
+        raise ValueError(f"{name} {value!r} is not one of {', '.join(allowed)}")
+    return v
+
+
+@dataclass(frozen=True)
+class SmpParams:
+    """The SMP's switches, spelled as in KTAB's XML ``ModelParameters`` (defaults ★ are
+    KTAB's). ``accommodation`` lists ``(adjusting actor, reference actor, rate)`` pairs
+    (KTAB's ``iaPair``) that override entries of the identity accommodation matrix.
+
+    ``max_iterations``, ``min_iterations``, ``stop_ratio`` and ``min_sig_delta`` are
+    KTAB's stop rule (100, 2, 0.02, 1e-4); ``position_tolerance`` (1e-3 on [0, 1]) is the
+    distance below which two positions count as one. ``seed`` seeds numpy's generator for
+    ``Stochastic`` transitions (KTAB's XML ``prngSeed``; KTAB's own Mersenne Twister
+    draws are not replayed). ``ktab_quirks`` reproduces two slips in KTAB's
+    ``InitRcvrInterp``/``PWCompInterp`` bargains (the receiver's bargain uses its
+    estimate of the initiator's *gain* as a probability; the compromise weights use the
+    initiator's capability for both sides); the default bargain model does not use them.
+    """
+
+    victory_prob_model: VictoryProbModel = "Linear"
+    pce_model: PCEModel = "Conditional"
+    state_transitions: StateTransitions = "Deterministic"
+    voting_rule: VotingRule = "Prop"
+    big_r_adjust: BigRAdjust = "OneThird"
+    big_r_range: BigRRange = "Mid"
+    third_party_commit: ThirdPartyCommit = "SemiCommit"
+    inter_vec_brgn: InterVecBrgn = "S2P2"
+    bargn_model: BargnModel = "InitOnlyInterp"
+    accommodation: tuple[tuple[str, str, float], ...] = ()
+    max_iterations: int = 100
+    min_iterations: int = 2
+    stop_ratio: float = 0.02
+    min_sig_delta: float = 1e-4
+    position_tolerance: float = 1e-3
+    seed: int | None = None
+    ktab_quirks: bool = True
+    extra: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        for xml_name, (attr, allowed) in KTAB_PARAMETERS.items():
+            if getattr(self, attr) not in allowed:
+                raise ValueError(
+                    f"{attr}={getattr(self, attr)!r} ({xml_name}) is not one of "
+                    f"{', '.join(allowed)}"
+                )
+        if self.max_iterations < 1 or self.min_iterations < 1:
+            raise ValueError("max_iterations and min_iterations must be at least 1")
+        for a, r, rate in self.accommodation:
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"accommodation rate {rate:g} for ({a}, {r}) outside [0, 1]")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The parameters as plain JSON values (``accommodation`` as lists)."""
+        d = asdict(self)
+        d["accommodation"] = [list(p) for p in self.accommodation]
+        d.pop("extra")
+        return d
+
+
+class BargainChooser(Protocol):
+    """Picks the bargain actor ``actor`` adopts at step ``step`` (0 = the move from the
+    initial state): ``bargains`` are ``(initiator, receiver)`` index pairs (the status quo
+    is ``(actor, actor)``, always first), ``probabilities`` their PCE probabilities.
+    Replace the default (most probable / sampled) to replay a logged run."""
+
+    def __call__(
+        self, step: int, actor: int, bargains: Sequence[tuple[int, int]], probabilities: F64
+    ) -> int: ...
+
+
+# --------------------------------------------------------------------------- elements
+
+
+def salience_distance(ideal: F64, pos: F64, sal: F64) -> F64:
+    """``d[i, j]``: distance from ``ideal[i]`` to ``pos[j]`` weighted by ``sal[i]``
+    (KTAB ``bvDiff``), all on [0, 1]; shape ``(len(ideal), len(pos))``."""
+    diff = (ideal[:, None, :] - pos[None, :, :]) * sal[:, None, :]
+    ds = np.einsum("ijd,ijd->ij", diff, diff)
+    ss = np.einsum("id,id->i", sal, sal)
+    out: F64 = np.sqrt(ds / ss[:, None])
+    return out
+
+
+def risk_utility(d: F64, r: F64 | float) -> F64:
+    """:math:`u(d, R) = (1-d)(1+dR)`, and :math:`(1-d)(1+R)` for :math:`d > 1` (KTAB
+    ``bsUtil``)."""
+    out: F64 = np.where(d <= 1.0, (1.0 - d) * (1.0 + d * r), (1.0 - d) * (1.0 + r))
+    return out
+
+
+def vote(rule: VotingRule, w: F64 | float, du: F64) -> F64:
+    """Influence :math:`w f(\\Delta u)` exerted for the option worth ``du`` more (KTAB
+    ``Model::vote``): Binary ``clip(du/1e-8, ±1)``, PropBin ``0.8 du + 0.2 bin``, Prop
+    ``du``, PropCbc ``0.5 du + 0.5 du^3``, Cubic ``du^3``, ASymProsp ``du`` if negative
+    else ``2 du / 3``."""
+    if rule == "Prop":
+        return w * du
+    if rule == "Binary":
+        return w * np.clip(du / 1e-8, -1.0, 1.0)
+    if rule == "PropBin":
+        return w * ((1 - 0.2) * du + 0.2 * np.clip(du / 1e-8, -1.0, 1.0))
+    if rule == "PropCbc":
+        return w * ((1 - 0.5) * du + 0.5 * (du * du * du))
+    if rule == "Cubic":
+        return w * (du * du * du)
+    out: F64 = np.where(du < 0.0, w * du, (2.0 * w * du) / 3.0)
+    return out
+
+
+def est_nra(rh: F64, ri: F64, adjust: BigRAdjust) -> F64:
+    """:math:`h`'s estimate of :math:`i`'s risk attitude (KTAB ``estNRA``)."""
+    if adjust == "Full":
+        return ri + 0.0 * rh
+    if adjust == "TwoThirds":
+        return (rh + (2.0 * ri)) / 3.0
+    if adjust == "Half":
+        return (rh + ri) / 2
+    if adjust == "OneThird":
+        return ((2.0 * rh) + ri) / 3.0
+    return rh + 0.0 * ri
+
+
+def _chunks(n: int, per_item: int) -> Iterator[slice]:
+    step = max(1, _BLOCK // max(per_item, 1))
+    for a in range(0, n, step):
+        yield slice(a, min(n, a + step))
+
+
+def coalitions(rule: VotingRule, w: F64, u: F64) -> F64:
+    """``C[a, b]``: strength of the coalition for option ``a`` over ``b`` given voters'
+    weights ``w`` ``(n,)`` and utilities ``u`` ``(n, m)`` (KTAB ``Model::coalitions``:
+    each pair is voted once as (higher index : lower index), its negative votes going to
+    the other side; this matters only for the asymmetric ``ASymProsp``)."""
+    n, m = u.shape
+    asym = rule == "ASymProsp"
+    pos, neg = np.zeros((m, m)), np.zeros((m, m))
+    for blk in _chunks(n, m * m):
+        v = vote(rule, w[blk, None, None], u[blk, :, None] - u[blk, None, :])
+        pos += np.maximum(v, 0.0).sum(axis=0)
+        if asym:
+            neg += np.maximum(-v, 0.0).sum(axis=0)
+    if not asym:  # v(b:a) = -v(a:b) exactly
+        neg = pos.T
+    c = MIN_COALITION + (np.tril(pos, -1) + np.tril(neg, -1).T)
+    np.fill_diagonal(c, MIN_COALITION)
+    out: F64 = c
+    return out
+
+
+def victory_probability(vpm: VictoryProbModel, c: F64) -> F64:
+    """``P[a, b]`` that option ``a`` beats ``b`` from coalition strengths (KTAB
+    ``Model::vProb``): Linear :math:`C_{ab}/(C_{ab}+C_{ba})`, Square/Quartic/Octic with
+    :math:`C^2, C^4, C^8`, Binary certain at a 10 % advantage and linear in between;
+    :math:`P_{aa} = 1/2`."""
+    ct = c.T
+    if vpm == "Binary":
+        thresh = 1.10
+        r12 = c / (c + ct)
+        mid = (r12 * (thresh + 1.0) - 1.0) / (thresh - 1.0)
+        x1 = np.where(c >= thresh * ct, 1.0, np.where(ct >= thresh * c, 1e-6, mid))
+        x2 = np.where(c >= thresh * ct, 1e-6, np.where(ct >= thresh * c, 1.0, 1.0 - mid))
+    else:
+        power = {"Linear": 1, "Square": 2, "Quartic": 4, "Octic": 8}[vpm]
+        x1, x2 = c**power, ct**power
+    p: F64 = x1 / (x1 + x2)
+    np.fill_diagonal(p, 0.5)
+    return p
+
+
+def pce(model: PCEModel, vpm: VictoryProbModel, c: F64) -> F64:
+    """Probabilistic Condorcet election: the probability of each option from coalition
+    strengths ``c`` (KTAB ``Model::probCE2``).
+
+    * Conditional: :math:`p_a \\propto \\prod_b P[a \\succ b]`.
+    * MarkovUniform: :math:`q_a = \\frac1m \\sum_b P[a \\succ b](p_a + p_b)`,
+      :math:`p \\leftarrow (p+q)/2` until :math:`\\max|q-p| \\le 10^{-6}`.
+    * MarkovIncentive: challenge probability :math:`ch(a|b) \\propto C_{ab} P[a \\succ b]`
+      (:math:`+10^{-10}` on the diagonal),
+      :math:`q_a = \\sum_b P[a \\succ b](p_a\\,ch(b|a) + p_b\\,ch(a|b))`, same damping,
+      until :math:`\\max|q-p| \\le 10^{-8}`.
+    """
+    p_win = victory_probability(vpm, c)
+    m = c.shape[0]
+    if model == "Conditional":
+        prod = np.prod(p_win, axis=1)
+        out: F64 = prod / prod.sum()
+        return out
+    uniform = model == "MarkovUniform"
+    tol = 1e-6 if uniform else 1e-8
+    chlg = np.zeros((m, m))
+    if not uniform:
+        inc = c * p_win
+        inc[np.diag_indices(m)] += 1e-10
+        chlg = inc / inc.sum(axis=0, keepdims=True)  # chlg[a, b] = P(a challenges b)
+    p: F64 = np.full(m, 1.0 / m)
+    for _ in range(1000):
+        if uniform:
+            q: F64 = (p_win * (p[:, None] + p[None, :])).sum(axis=1) / m
+        else:
+            ct = p[:, None] * chlg.T  # ct[a, b] = p_a ch(b|a)
+            q = (p_win * (ct + ct.T)).sum(axis=1)
+        change = float(np.max(np.abs(q - p)))
+        p = (p + q) / 2.0
+        if change <= tol:
+            return p
+    raise RuntimeError(f"{model} PCE did not converge in 1000 iterations (KTAB aborts too)")
+
+
+def scalar_pce(w: F64, u: F64, rule: VotingRule, vpm: VictoryProbModel, model: PCEModel) -> F64:
+    """Probabilities of ``m`` options from voters' weights ``w`` and utilities ``u``
+    ``(n, m)`` (KTAB ``Model::scalarPCE``)."""
+    return pce(model, vpm, coalitions(rule, w, u))
+
+
+def big_r_from_prob(p: F64, rng: BigRRange) -> F64:
+    """Risk attitudes from win probabilities (KTAB ``bigRfromProb``): Min
+    :math:`(p-p_{min})/\\Delta`, Mid :math:`(3p - p_{max} - 2p_{min})/(2\\Delta)`, Max
+    :math:`(2p - p_{max} - p_{min})/\\Delta`, :math:`\\Delta = p_{max} - p_{min}`. When
+    every probability is equal (KTAB divides by zero and aborts) all are risk neutral."""
+    lo, hi = float(p.min()), float(p.max())
+    if hi - lo <= 0.0:
+        return np.zeros_like(p)
+    if rng == "Min":
+        return (p - lo) / (hi - lo)
+    if rng == "Mid":
+        return (3 * p - (hi + 2 * lo)) / (2 * (hi - lo))
+    return (2 * p - (hi + lo)) / (hi - lo)
+
+
+def distinct_positions(x: F64, tol: float) -> tuple[I64, I64]:
+    """KTAB ``ueIndices``/``posProb``: the first-appearance indices of the distinct
+    positions (Euclidean distance below ``tol`` counts as equal) and, per actor, the
+    index *into that list* of the last representative equal to its position."""
+    n = x.shape[0]
+    eq = np.linalg.norm(x[:, None, :] - x[None, :, :], axis=2) < tol
+    reps: list[int] = []
+    for i in range(n):
+        if not any(eq[i, k] for k in reps):
+            reps.append(i)
+    r = np.array(reps, dtype=np.int64)
+    sub = eq[:, r]
+    last = (sub.shape[1] - 1 - np.argmax(sub[:, ::-1], axis=1)).astype(np.int64)
+    return r, last
+
+
+# --------------------------------------------------------------------------- one state
+
+
+@dataclass
+class _State:
+    """Positions and ideals on [0, 1], and what KTAB derives from them."""
+
+    x: F64  # (n, D)
+    ideal: F64  # (n, D)
+    d: F64 = field(init=False)  # d[i, j] from ideal i to position j
+    risk: F64 = field(init=False)  # R_i
+    own: F64 = field(init=False)  # own[a, j] = U^a[a, j]
+
+
+@dataclass(frozen=True)
+class _Model:
+    params: SmpParams
+    cap: F64  # (n,)
+    sal: F64  # (n, D) on [0, 1]
+    tot: F64  # (n,) total salience S_i
+    acc: F64 | None  # accommodation matrix; None = identity (ideals = positions)
+
+    @property
+    def n(self) -> int:
+        return int(self.cap.shape[0])
+
+
+def _assess(m: _Model, st: _State) -> None:
+    """Distances, risk attitudes (risk-neutral PCE over all positions) and every actor's
+    risk-aware utility for every position (KTAB ``setAllAUtil``)."""
+    p = m.params
+    st.d = salience_distance(st.ideal, st.x, m.sal)
+    neutral = risk_utility(st.d, 0.0)
+    prob = scalar_pce(m.cap, neutral, p.voting_rule, p.victory_prob_model, p.pce_model)
+    st.risk = big_r_from_prob(prob, p.big_r_range)
+    st.own = risk_utility(st.d, est_nra(st.risk, st.risk, p.big_r_adjust)[:, None])
+
+
+def _perspectives(m: _Model, st: _State, h: I64) -> F64:
+    """``U[t, a, b]``: actor ``h[t]``'s estimate :math:`u(d_{ab}, r^h_a)`."""
+    r = est_nra(st.risk[h][:, None], st.risk[None, :], m.params.big_r_adjust)
+    return risk_utility(st.d[None, :, :], r[:, :, None])
+
+
+def _third_party_terms(
+    commit: ThirdPartyCommit, uni: F64, unj: F64, unn: F64
+) -> tuple[F64, F64, F64, F64]:
+    """KTAB ``thirdPartyVoteSU``: utilities (sums over three positions) of ``ik > j``,
+    ``j > ik``, ``i > jk`` and ``jk > i`` for third party ``n``."""
+    if commit == "FullCommit":
+        return uni + uni + uni, unj + unj + unj, uni + uni + uni, unj + unj + unj
+    if commit == "SemiCommit":
+        return uni + uni + unn, unj + unj + unj, uni + uni + uni, unj + unj + unn
+    return uni + uni + unn, unj + unj + unn, uni + uni + unn, unj + unj + unn
+
+
+def _prob_edu(m: _Model, u: F64, i: I64, j: I64 | None, k: I64 | None) -> tuple[F64, F64]:
+    """KTAB ``probEduChlg`` for a batch of estimators: ``u`` ``(B, n, n)`` holds each
+    estimator's utility matrix, ``i`` ``(B,)`` the initiators, ``j`` ``(B, J)`` the
+    targets (``None``: every actor) and ``k`` ``(B, J)`` whose gain to report (``None``:
+    the initiator). Returns :math:`\\phi` (probability that ``i`` wins) and the gain to
+    ``k`` of the challenge over the status quo, each ``(B, J)``."""
+    p = m.params
+    rule = p.voting_rule
+    nb, n, _ = u.shape
+    ws = m.tot * m.cap
+    rows = np.arange(nb)
+    r2 = rows[:, None]
+    ii = i[:, None]
+    uni = u[rows, :, i]  # (B, n): U[n, i]
+    unn = np.diagonal(u, axis1=1, axis2=2)  # (B, n): U[n, n]
+    if j is None:
+        jj = np.broadcast_to(np.arange(n)[None, :], (nb, n))
+        unj = u  # (B, n, J): U[n, j]
+        uij, uji, ujj = u[rows, i, :], uni, unn
+    else:
+        jj = j
+        unj = u[r2[:, :, None], np.arange(n)[None, :, None], jj[:, None, :]]
+        uij, uji, ujj = u[r2, ii, jj], u[r2, jj, ii], u[r2, jj, jj]
+    uii = u[rows, i, i][:, None]
+    # the principals' own contributions (weights S c)
+    ci = vote(rule, ws[i][:, None], uii - uij)
+    cj = vote(rule, ws[jj], uji - ujj)
+    chij = (MIN_CHALLENGE_COALITION + np.maximum(ci, 0.0)) + np.maximum(cj, 0.0)
+    chji = (MIN_CHALLENGE_COALITION + np.maximum(-ci, 0.0)) + np.maximum(-cj, 0.0)
+    # each third party n weighs the little conflict (i, j, n), then votes
+    wn = ws[None, :, None]
+    vn = vote(rule, wn, uni[:, :, None] - unj)
+    c0i, c0j = chij[:, None, :], chji[:, None, :]
+    cni = np.where(vn > 0.0, c0i + vn, c0i)
+    cnj = np.where(vn < 0.0, c0j - vn, c0j)
+    pin = cni / (cni + cnj)
+    pjn = 1.0 - pin
+    t1, t2, t3, t4 = _third_party_terms(p.third_party_commit, uni[:, :, None], unj, unn[:, :, None])
+    v3 = vote(rule, wn, (pin * t1 + pjn * t2) - (pin * t3 + pjn * t4))
+    nn = np.arange(n)[None, :, None]
+    v3 = np.where((nn != i[:, None, None]) & (nn != jj[:, None, :]), v3, 0.0)
+    chij = chij + np.maximum(v3, 0.0).sum(axis=1)
+    chji = chji + np.maximum(-v3, 0.0).sum(axis=1)
+    phij = chij / (chij + chji)
+    phji = chji / (chij + chji)
+    # expected gain to k: victory (j adopts i's position) or contest, against the SQ
+    if k is None:
+        uki, ukj = np.broadcast_to(uii, uij.shape), uij
+    else:
+        uki, ukj = u[r2, k, ii], u[r2, k, jj]
+    eu_sq = uki + ukj
+    eu_vict = uki + uki
+    eu_cntst = phij * eu_vict + phji * (ukj + ukj)
+    sj = m.tot[jj]
+    edu: F64 = ((1 - sj) * eu_vict + sj * eu_cntst) - eu_sq
+    return phij, edu
+
+
+def _best_challenges(m: _Model, st: _State) -> tuple[I64, F64, F64]:
+    """Each actor's most advantageous target (``-1``: none worth :math:`10^{-5}`), its
+    estimate of winning and its expected gain (KTAB ``bestChallenge``)."""
+    n = m.n
+    target = np.full(n, -1, dtype=np.int64)
+    prob, gain = np.zeros(n), np.zeros(n)
+    for blk in _chunks(n, n * n):
+        i = np.arange(blk.start, blk.stop, dtype=np.int64)
+        phi, edu = _prob_edu(m, _perspectives(m, st, i), i, None, None)
+        edu[np.arange(len(i)), i] = -np.inf
+        best = np.argmax(np.where(edu > MIN_GAIN, edu, -np.inf), axis=1)
+        ok = edu[np.arange(len(i)), best] > MIN_GAIN
+        target[i[ok]] = best[ok]
+        prob[i[ok]] = phi[np.arange(len(i)), best][ok]
+        gain[i[ok]] = edu[np.arange(len(i)), best][ok]
+    return target, prob, gain
+
+
+def _round4(x: F64) -> F64:
+    """KTAB's ``round4``: ``int(0.5 + 10000 x) / 10000`` (positions are non-negative)."""
+    out: F64 = np.trunc(0.5 + x * 10000.0) / 10000.0
+    return out
+
+
+def interpolate(
+    ivb: InterVecBrgn, ti: F64, si: F64, pi: F64, tj: F64, sj: F64, pj: F64
+) -> tuple[F64, F64]:
+    """The positions a bargain gives initiator and receiver, per dimension (KTAB
+    ``interpBrgnSnPm``/``interpBrgnS2PMax``). S\\ :sup:`n`\\ P\\ :sup:`m`: with
+    :math:`w_i = s_i^n p_i^m`, :math:`b_i = ((w_i+10^{-6})t_i + w_j t_j)/(w_i+10^{-6}+w_j)`
+    and :math:`b_j = (w_i t_i + (w_j+10^{-6}) t_j)/(w_i+10^{-6}+w_j)`, rounded to 4
+    decimals. S2PMax: only the side with the lower probability concedes."""
+    if ivb == "S2PMax":
+        di = np.maximum(pj - pi, 0.0)
+        dj = np.maximum(pi - pj, 0.0)
+        si2, sj2 = si * si, sj * sj
+        dik = (di * sj2) / ((di * sj2) + 1e-6 + ((1 - di) * si2))
+        djk = (dj * si2) / ((dj * si2) + 1e-6 + ((1 - dj) * sj2))
+        return ti + dik * (tj - ti), tj + djk * (ti - tj)
+    e = 1 if ivb == "S1P1" else 2
+    wi = si**e * pi**e
+    wj = sj**e * pj**e
+    den = wi + 1e-6 + wj
+    return _round4(((wi + 1e-6) * ti + wj * tj) / den), _round4((wi * ti + (1e-6 + wj) * tj) / den)
+
+
+@dataclass(frozen=True)
+class _Bargains:
+    """Proposed bargains: initiator, receiver and the positions each would adopt."""
+
+    init: I64  # (B,)
+    rcvr: I64  # (B,)
+    pos_init: F64  # (B, D)
+    pos_rcvr: F64  # (B, D)
+
+
+def _propose(m: _Model, st: _State, target: I64, prob: F64) -> _Bargains:
+    """Every challenger's bargain with its target, in initiator order (KTAB ``doBCN``)."""
+    p = m.params
+    i = np.flatnonzero(target >= 0).astype(np.int64)
+    j = target[i]
+    col = (slice(None), None)
+    pii = prob[i][col]
+
+    def interp(pi: F64) -> tuple[F64, F64]:
+        return interpolate(p.inter_vec_brgn, st.x[i], m.sal[i], pi, st.x[j], m.sal[j], 1 - pi)
+
+    bi, bj = interp(pii)
+    if p.bargn_model == "InitOnlyInterp" or len(i) == 0:
+        return _Bargains(i, j, bi, bj)
+    # the receiver's perspective: j's estimate of i challenging j
+    phi, edu = _prob_edu(m, _perspectives(m, st, j), i, j[:, None], i[:, None])
+    pji = (edu if p.ktab_quirks else phi)[:, 0]
+    ri, rj = interp(pji[col])
+    if p.bargn_model == "InitRcvrInterp":
+        order = np.stack([np.arange(len(i)), np.arange(len(i)) + len(i)], axis=1).ravel()
+        return _Bargains(
+            np.concatenate([i, i])[order],
+            np.concatenate([j, j])[order],
+            np.concatenate([bi, ri])[order],
+            np.concatenate([bj, rj])[order],
+        )
+    wi = (m.cap[i] * m.tot[i])[col]
+    wj = ((m.cap[i] if p.ktab_quirks else m.cap[j]) * m.tot[j])[col]
+    return _Bargains(i, j, (wi * bi + wj * ri) / (wi + wj), (wi * bj + wj * rj) / (wi + wj))
+
+
+def _choose(
+    step: int,
+    k: int,
+    queue: list[tuple[int, int]],
+    prob: F64,
+    gen: np.random.Generator | None,
+    chooser: BargainChooser | None,
+) -> int:
+    if chooser is not None:
+        c = int(chooser(step, k, queue, prob))
+        if not 0 <= c < len(queue):
+            raise ValueError(f"chooser returned {c} for a queue of {len(queue)} bargains")
+        return c
+    if gen is None:
+        return int(np.argmax(prob))
+    u = gen.random()
+    hit = np.flatnonzero(u <= np.cumsum(prob))
+    return int(hit[0]) if len(hit) else len(prob) - 1
+
+
+def _step(
+    m: _Model,
+    st: _State,
+    step: int,
+    gen: np.random.Generator | None,
+    chooser: BargainChooser | None,
+) -> tuple[_State, dict[str, Any]]:
+    """One KTAB ``stepBCN``: challenges, bargains, their resolution, new ideals."""
+    p = m.params
+    n = m.n
+    target, prob, gain = _best_challenges(m, st)
+    b = _propose(m, st, target, prob)
+    # every actor's utility for each bargain's two positions, judged from its ideal with
+    # its own R (as in the 2017 reference runs; later KTAB judges from the position)
+    pu_i = risk_utility(salience_distance(st.ideal, b.pos_init, m.sal), st.risk[:, None])
+    pu_j = risk_utility(salience_distance(st.ideal, b.pos_rcvr, m.sal), st.risk[:, None])
+    own_sum = st.own.sum(axis=1)
+    u_brg = (pu_i + pu_j + (own_sum[:, None] - st.own[:, b.init] - st.own[:, b.rcvr])) / n
+    u_sq = own_sum / n
+    x_new = st.x.copy()
+    chosen: list[tuple[int, int]] = []
+    for k in range(n):
+        mine = np.flatnonzero((b.init == k) | (b.rcvr == k))
+        queue = [(k, k)] + [(int(b.init[q]), int(b.rcvr[q])) for q in mine]
+        if len(mine) == 0:
+            chosen.append((k, k))
+            continue
+        u_im = np.concatenate([u_sq[:, None], u_brg[:, mine]], axis=1)
+        pk = scalar_pce(m.cap, u_im, p.voting_rule, p.victory_prob_model, p.pce_model)
+        c = _choose(step, k, queue, pk, gen, chooser)
+        chosen.append(queue[c])
+        if c > 0:
+            q = mine[c - 1]
+            x_new[k] = b.pos_init[q] if b.init[q] == k else b.pos_rcvr[q]
+    ideal = x_new.copy()
+    if m.acc is not None:
+        lag = 1.0 - np.minimum(m.acc.sum(axis=1), 1.0)
+        ideal = m.acc @ x_new + lag[:, None] * st.ideal
+    info = {
+        "challenges": [
+            (int(i), int(target[i]), float(prob[i]), float(gain[i]))
+            for i in np.flatnonzero(target >= 0)
+        ],
+        "adopted": chosen,
+    }
+    return _State(x_new, ideal), info
+
+
+def state_probabilities(m: _Model, st: _State) -> tuple[F64, I64, F64]:
+    """KTAB ``pDist(-1)``: probability of each distinct position (own risk-aware
+    utilities, the model's voting rule as in the 2017 reference runs; later KTAB
+    hard-codes ``Prop``), the representatives' indices, and per actor the probability
+    of the position it holds."""
+    p = m.params
+    reps, last = distinct_positions(st.x, p.position_tolerance)
+    pu = scalar_pce(m.cap, st.own[:, reps], p.voting_rule, p.victory_prob_model, p.pce_model)
+    return pu, reps, pu[last]
+
+
+# --------------------------------------------------------------------------- driver
+
+
+def _model(table: ActorTable, params: SmpParams) -> _Model:
+    table.validate()
+    problems: list[tuple[str, str, str]] = []
+    for i, a in enumerate(table.actors):
+        if not table.capability[i] > 0:
+            problems.append((a, "capability 0", "give every actor a positive capability"))
+        if not table.salience[i].sum() > 0:
+            problems.append((a, "all saliences 0", "give every actor some positive salience"))
+    index = {a: i for i, a in enumerate(table.actors)}
+    acc: F64 | None = None
+    if params.accommodation:
+        acc = np.eye(table.n)
+        for a, r, rate in params.accommodation:
+            for who in (a, r):
+                if who not in index:
+                    problems.append(
+                        ("accommodation", f"unknown actor {who!r}", "use the table's names")
+                    )
+            if a in index and r in index:
+                acc[index[a], index[r]] = rate
+        for i, a in enumerate(table.actors):
+            if acc[i].sum() > 1.0 + 1e-10:
+                problems.append(
+                    (
+                        f"accommodation of {a}",
+                        f"rates sum to {acc[i].sum():g} (the diagonal defaults to 1)",
+                        "make each actor's rates, its own included, sum to at most 1",
+                    )
+                )
+        if np.array_equal(acc, np.eye(table.n)):
+            acc = None
+    if problems:
+        raise ActorTableError(table.source, problems)
+    sal = table.salience / 100.0
+    return _Model(params, table.capability.astype(float), sal, sal.sum(axis=1), acc)
+
+
+def _state_distance(a: F64, b: F64) -> float:
+    return float(np.linalg.norm(a - b, axis=1).sum())
+
+
+def smp(
+    table: ActorTable,
+    params: SmpParams | None = None,
+    *,
+    rng: np.random.Generator | int | None = None,
+    chooser: BargainChooser | None = None,
+) -> ForecastResult:
+    """Run KTAB's SMP on ``table`` until KTAB's stop rule (see the module docstring).
+
+    ``rounds`` are every state's positions on the 0–100 scale (the initial state first);
+    ``probabilities[t]`` is KTAB's printed "prob" vector of state ``t`` (each actor's
+    chance that the position it holds wins; actors sharing a position share it);
+    ``forecast`` is the probability-weighted mean of the final state's *distinct*
+    positions. ``extras``: ``modal`` (the most probable final position), ``risk`` (risk
+    attitudes per state), ``fractional_change`` (KTAB's stop ratio per step),
+    ``iterations``, ``converged`` (stopped by the ratio rather than ``max_iterations``),
+    ``challenges`` (per step: who challenged whom, with the challenger's probability of
+    winning and expected gain), ``adopted`` (per step: the bargain each actor adopted, as
+    ``[initiator, receiver]``), ``ideals`` (per state, only with accommodation),
+    ``params``, and ``seed`` for stochastic runs.
+
+    ``rng`` (or ``params.seed``) seeds the sampling of bargains under ``Stochastic``
+    transitions (``None``: fresh entropy, recorded); ``chooser`` overrides how each
+    actor's bargain is picked, e.g. to replay a logged run.
+    """
+    params = params or SmpParams()
+    m = _model(table, params)
+    gen: np.random.Generator | None = None
+    seed: int | None = None
+    if params.state_transitions == "Stochastic" and chooser is None:
+        if isinstance(rng, np.random.Generator):
+            gen = rng
+        else:
+            seed = rng if rng is not None else params.seed
+            if seed is None:
+                seed = int(np.random.SeedSequence().entropy)  # type: ignore[arg-type]
+            gen = np.random.default_rng(seed)
+    x0 = table.position.astype(float) / 100.0
+    states = [_State(x0, x0.copy())]
+    _assess(m, states[0])
+    fractional: list[float] = []
+    infos: list[dict[str, Any]] = []
+    d01 = 0.0
+    converged = False
+    t = 0
+    while True:
+        t += 1
+        new, info = _step(m, states[-1], t - 1, gen, chooser)
+        _assess(m, new)
+        states.append(new)
+        infos.append(info)
+        if t == 1:
+            d01 = _state_distance(states[1].x, states[0].x) + params.min_sig_delta
+        ratio = _state_distance(states[-1].x, states[-2].x) / d01
+        fractional.append(ratio)
+        if t >= params.min_iterations and ratio < params.stop_ratio:
+            converged = True
+            break
+        if t >= params.max_iterations:
+            break
+    names = table.actors
+    probs: list[F64] = []
+    for st in states:
+        pu, reps, per_actor = state_probabilities(m, st)
+        probs.append(per_actor)
+    final = states[-1]
+    forecast = 100.0 * (pu @ final.x[reps])
+    modal = 100.0 * final.x[reps[int(np.argmax(pu))]]
+    rounds = [table.position.astype(float).copy()] + [100.0 * s.x for s in states[1:]]
+    extras: dict[str, Any] = {
+        "modal": [float(v) for v in modal],
+        "risk": [{a: float(r) for a, r in zip(names, s.risk, strict=True)} for s in states],
+        "fractional_change": fractional,
+        "iterations": t,
+        "converged": converged,
+        "challenges": [
+            [
+                {"actor": names[i], "target": names[j], "prob": pr, "gain": g}
+                for i, j, pr, g in info["challenges"]
+            ]
+            for info in infos
+        ],
+        "adopted": [
+            {names[k]: [names[a], names[b]] for k, (a, b) in enumerate(info["adopted"])}
+            for info in infos
+        ],
+        "params": params.to_dict(),
+    }
+    if m.acc is not None:
+        extras["ideals"] = [
+            {a: [float(v) for v in 100.0 * s.ideal[i]] for i, a in enumerate(names)} for s in states
+        ]
+    if seed is not None:
+        extras["seed"] = seed
+    return ForecastResult(
+        model="smp",
+        dimensions=table.dimensions,
+        actors=names,
+        rounds=rounds,
+        forecast=forecast,
+        probabilities=probs,
+        extras=extras,
+    )
