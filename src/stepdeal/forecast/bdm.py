@@ -36,9 +36,9 @@ span :math:`R` (:attr:`BdmSwitches.span`) and risk exponents :math:`r` (1 at fir
    :math:`E(U_{ij}) = \sigma(P_{ij} U_s + (1 - P_{ij}) U_f) + (1 - \sigma) U_s
    - Q U_{sq} - (1 - Q)(T U_b + (1 - T) U_w)`.
    A challenge between actors at the same position is void: :math:`E = 0`.
-5. **Risk** (eqs. 32–34): with every :math:`r = 1`, the security
-   :math:`\mathrm{Sec}_i` (A2) gives
-   :math:`R_i = (2\mathrm{Sec}_i - \max\mathrm{Sec} - \min\mathrm{Sec})/(\max\mathrm{Sec} - \min\mathrm{Sec})`
+5. **Risk** (eqs. 32–34): with every :math:`r = 1`, the security :math:`S_i`
+   (:math:`\mathrm{Sec}_i`, A2) gives
+   :math:`R_i = (2 S_i - \max S - \min S)/(\max S - \min S) \in [-1, 1]`
    and :math:`r_i = (1 - R_i/3)/(1 + R_i/3) \in [\tfrac12, 2]`; the expected
    utilities are then recomputed with :math:`r`.
 6. **Offers** — receiver :math:`i` looks at each proposer :math:`j` through
@@ -128,6 +128,9 @@ class BdmSwitches:
       hand, :math:`i` moves part way): ``"figure"`` = :math:`a < 0 < b`,
       :math:`|b| > |a|` (fig. 6, the mirror image of Compromise+), or ``"text"`` =
       :math:`b < a < 0` as printed (then :math:`a < 0 < b`, :math:`|b| > |a|` is no move).
+    * ``confrontation`` (A4) — whether the conflict quadrant :math:`a, b > 0` makes the
+      side with the lower EU move fully to the other (Scholz's reading, p. 25, and
+      code), or, ``False``, leaves the uncertain conflict unresolved: nobody moves.
     * ``capitulation`` (A4) — whether the compel octant :math:`a < 0 < b`,
       :math:`|a| \\ge |b|` makes :math:`i` move fully to :math:`x_j` (fig. 6). Scholz's
       code tests a condition that is never true, so it never capitulates: ``False``.
@@ -168,6 +171,7 @@ class BdmSwitches:
     salience: Salience = "target"
     security: Security = "challengers"
     compromise_minus: CompromiseMinus = "figure"
+    confrontation: bool = True
     capitulation: bool = True
     by_type: bool = False
     choice: Choice = "least_move"
@@ -185,7 +189,9 @@ class BdmSwitches:
         for name, kind in _CHOICES.items():
             allowed = get_args(kind)
             if getattr(self, name) not in allowed:
-                raise ValueError(f"BdmSwitches.{name}={getattr(self, name)!r}: use one of {allowed}")
+                raise ValueError(
+                    f"BdmSwitches.{name}={getattr(self, name)!r}: use one of {allowed}"
+                )
         if not 0.0 <= self.q <= 1.0:
             raise ValueError(f"BdmSwitches.q={self.q}: give a probability in [0, 1]")
         if self.compromise_key == "weighted_position" and not self.by_type:
@@ -251,7 +257,9 @@ def win_probabilities(x: F64, w: F64, delta: F64, mode: Probability) -> F64:
     ci = prefix[t, cols[:, None]]
     lower = x[:, None] < x[None, :]
     upper = x[:, None] > x[None, :]
-    num = np.where(lower, cj - ci, np.where(upper, (total[None, :] - cj) - (total[:, None] - ci), 0.0))
+    num = np.where(
+        lower, cj - ci, np.where(upper, (total[None, :] - cj) - (total[:, None] - ci), 0.0)
+    )
     num = np.maximum(num, 0.0)
     tiny = 1e-12 * float(w.sum())
     if mode == "pair":
@@ -301,7 +309,15 @@ def _no_challenge(x: F64, mu: float, span: float, expo: Any, t: TRule) -> F64:
 
 
 def expected_utilities(
-    x: F64, s: F64, p: F64, mu: float, span: float, expo: Any, sw: BdmSwitches, *, target: bool = False
+    x: F64,
+    s: F64,
+    p: F64,
+    mu: float,
+    span: float,
+    expo: Any,
+    sw: BdmSwitches,
+    *,
+    target: bool = False,
 ) -> F64:
     """``E[i, j]`` (eqs. 5–7): challenger ``i``'s expected utility of challenging ``j``.
 
@@ -346,7 +362,7 @@ def choose_offers(x: F64, a: F64, b: F64, sw: BdmSwitches) -> tuple[F64, B8]:
     n = x.size
     toward = x[None, :] - x[:, None]  # x_j - x_i
     valid = toward != 0.0
-    conf = valid & (a > 0.0) & (b > a)
+    conf = valid & (a > 0.0) & (b > a) & sw.confrontation
     if sw.compromise_minus == "figure":
         comp = valid & (a < 0.0) & (b > 0.0) & (b > -a)
     else:

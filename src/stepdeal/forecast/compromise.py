@@ -37,7 +37,8 @@ F64 = NDArray[np.float64]
 
 def weights(table: ActorTable) -> F64:
     """The ``(n, D)`` weights :math:`c_i s_{id}`; raise if a dimension has none."""
-    w = np.asarray(table.capability, dtype=float)[:, None] * np.asarray(table.salience, dtype=float)
+    c = np.asarray(table.capability, dtype=float)
+    w: F64 = c[:, None] * np.asarray(table.salience, dtype=float)
     empty = [table.dimensions[d] for d in np.flatnonzero(w.sum(axis=0) <= 0.0)]
     if empty:
         raise ValueError(
@@ -48,16 +49,16 @@ def weights(table: ActorTable) -> F64:
 
 
 def weighted_mean(position: F64, w: F64) -> F64:
-    """Column-wise :math:`\\sum_i w_{id} x_{id} / \\sum_i w_{id}` of ``(n, D)`` arrays."""
-    out: F64 = (w * position).sum(axis=0) / w.sum(axis=0)
+    r"""Column-wise :math:`\sum_i w_{id} x_{id} / \sum_i w_{id}` of ``(n, D)`` arrays."""
+    out: F64 = np.asarray((w * position).sum(axis=0) / w.sum(axis=0), dtype=float)
     return out
 
 
 def compromise(table: ActorTable) -> ForecastResult:
-    """Forecast each dimension as the capability × salience weighted mean of positions.
+    r"""Forecast each dimension as the capability × salience weighted mean of positions.
 
     One round (the initial state); ``forecast[d]`` is the weighted mean on dimension
-    ``d``. Extras: ``influence[actor][d]`` = :math:`c_i s_{id} / \\sum_k c_k s_{kd}`,
+    ``d``. Extras: ``influence[actor][d]`` = :math:`c_i s_{id} / \sum_k c_k s_{kd}`,
     the exact shift of the forecast per unit shift of that actor's position.
     """
     table.validate()

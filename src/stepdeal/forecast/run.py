@@ -9,15 +9,17 @@ MODELS = ("compromise", "bdm", "smp")
 
 
 def run_model(table: ActorTable, model: str, rounds: int = 10) -> ForecastResult:
-    """``compromise``, ``bdm`` (``rounds`` rounds) or ``smp`` (to KTAB's stop rule)."""
+    """``compromise``, ``bdm`` (``rounds`` rounds, the ``scholz2011`` switches) or ``smp``
+    (KTAB's defaults, to its stop rule)."""
     if model == "compromise":
         from .compromise import compromise
 
         return compromise(table)
     if model == "bdm":
-        from .bdm import bdm
+        from .bdm import BdmSwitches, bdm
 
-        return bdm(table, rounds=rounds)
+        # the reading validated against Scholz et al. (2011), Table 2
+        return bdm(table, rounds=rounds, switches=BdmSwitches.preset("scholz2011"))
     if model == "smp":
         from .smp import smp
 

@@ -105,7 +105,7 @@ ALIASES = {
 MIN_COALITION = 1e-8  # Model::coalitions
 MIN_CHALLENGE_COALITION = 1e-10  # SMPState::probEduChlg
 MIN_GAIN = 1e-5  # SMPState::bestChallenge: smallest gain worth a challenge
-_BLOCK = 1 << 18  # elements per chunk of the (actor, actor, actor) tensors
+_BLOCK = 1 << 15  # elements per chunk of the (actor, actor, actor) tensors: cache-sized
 
 
 def canonical(name: str, value: str) -> str:
@@ -244,22 +244,38 @@ def _chunks(n: int, per_item: int) -> Iterator[slice]:
 
 def coalitions(rule: VotingRule, w: F64, u: F64) -> F64:
     """``C[a, b]``: strength of the coalition for option ``a`` over ``b`` given voters'
-    weights ``w`` ``(n,)`` and utilities ``u`` ``(n, m)`` (KTAB ``Model::coalitions``:
-    each pair is voted once as (higher index : lower index), its negative votes going to
-    the other side; this matters only for the asymmetric ``ASymProsp``)."""
+    weights ``w`` ``(n,)`` and utilities ``u`` ``(n, m)`` (KTAB ``Model::coalitions``):
+    :math:`C_{ab} = 10^{-8} + \\sum_k [v_k(a{:}b)]^+`. KTAB votes each pair once, as
+    (higher index : lower index), and books the negative votes to the other side; this
+    matters only for the asymmetric ``ASymProsp``. For ``Prop`` the sum is computed as
+    :math:`\\tfrac12 \\sum_k w_k (u_{ka} - u_{kb}) + \\tfrac12 \\sum_k w_k |u_{ka} - u_{kb}|`
+    (a weighted L1 distance, equal up to rounding)."""
     n, m = u.shape
     asym = rule == "ASymProsp"
-    pos, neg = np.zeros((m, m)), np.zeros((m, m))
-    for blk in _chunks(n, m * m):
-        v = vote(rule, w[blk, None, None], u[blk, :, None] - u[blk, None, :])
-        pos += np.maximum(v, 0.0).sum(axis=0)
-        if asym:
-            neg += np.maximum(-v, 0.0).sum(axis=0)
-    if not asym:  # v(b:a) = -v(a:b) exactly
+    if rule == "Prop" and m > 8:
+        lin = w @ u
+        pos = np.maximum(0.5 * (lin[:, None] - lin[None, :]) + 0.5 * _cityblock(u.T, w), 0.0)
         neg = pos.T
+    else:
+        pos, neg = np.zeros((m, m)), np.zeros((m, m))
+        for blk in _chunks(n, m * m):
+            v = vote(rule, w[blk, None, None], u[blk, :, None] - u[blk, None, :])
+            pos += np.maximum(v, 0.0).sum(axis=0)
+            if asym:
+                neg += np.maximum(-v, 0.0).sum(axis=0)
+        if not asym:  # v(b:a) = -v(a:b) exactly
+            neg = pos.T
     c = MIN_COALITION + (np.tril(pos, -1) + np.tril(neg, -1).T)
     np.fill_diagonal(c, MIN_COALITION)
     out: F64 = c
+    return out
+
+
+def _cityblock(x: F64, w: F64) -> F64:
+    """:math:`\\sum_k w_k |x_{ak} - x_{bk}|` for all rows ``a``, ``b`` of ``x``."""
+    from scipy.spatial.distance import cdist
+
+    out: F64 = cdist(x, x, "cityblock", w=w)
     return out
 
 
@@ -268,19 +284,22 @@ def victory_probability(vpm: VictoryProbModel, c: F64) -> F64:
     ``Model::vProb``): Linear :math:`C_{ab}/(C_{ab}+C_{ba})`, Square/Quartic/Octic with
     :math:`C^2, C^4, C^8`, Binary certain at a 10 % advantage and linear in between;
     :math:`P_{aa} = 1/2`."""
-    ct = c.T
-    if vpm == "Binary":
-        thresh = 1.10
-        r12 = c / (c + ct)
-        mid = (r12 * (thresh + 1.0) - 1.0) / (thresh - 1.0)
-        x1 = np.where(c >= thresh * ct, 1.0, np.where(ct >= thresh * c, 1e-6, mid))
-        x2 = np.where(c >= thresh * ct, 1e-6, np.where(ct >= thresh * c, 1.0, 1.0 - mid))
-    else:
-        power = {"Linear": 1, "Square": 2, "Quartic": 4, "Octic": 8}[vpm]
-        x1, x2 = c**power, ct**power
-    p: F64 = x1 / (x1 + x2)
+    p, _ = _vprob(vpm, c, c.T)
     np.fill_diagonal(p, 0.5)
     return p
+
+
+def _vprob(vpm: VictoryProbModel, c1: F64, c2: F64) -> tuple[F64, F64]:
+    """Probabilities that side 1 and side 2 win, from strengths ``c1``, ``c2``."""
+    if vpm == "Binary":
+        thresh = 1.10
+        mid = ((c1 / (c1 + c2)) * (thresh + 1.0) - 1.0) / (thresh - 1.0)
+        x1 = np.where(c1 >= thresh * c2, 1.0, np.where(c2 >= thresh * c1, 1e-6, mid))
+        x2 = np.where(c1 >= thresh * c2, 1e-6, np.where(c2 >= thresh * c1, 1.0, 1.0 - mid))
+    else:
+        power = {"Linear": 1, "Square": 2, "Quartic": 4, "Octic": 8}[vpm]
+        x1, x2 = c1**power, c2**power
+    return x1 / (x1 + x2), x2 / (x1 + x2)
 
 
 def pce(model: PCEModel, vpm: VictoryProbModel, c: F64) -> F64:
@@ -369,6 +388,7 @@ class _State:
     x: F64  # (n, D)
     ideal: F64  # (n, D)
     d: F64 = field(init=False)  # d[i, j] from ideal i to position j
+    dt: F64 = field(init=False)  # d transposed, contiguous: dt[j, n] = d[n, j]
     risk: F64 = field(init=False)  # R_i
     own: F64 = field(init=False)  # own[a, j] = U^a[a, j]
 
@@ -391,16 +411,11 @@ def _assess(m: _Model, st: _State) -> None:
     risk-aware utility for every position (KTAB ``setAllAUtil``)."""
     p = m.params
     st.d = salience_distance(st.ideal, st.x, m.sal)
+    st.dt = np.ascontiguousarray(st.d.T)
     neutral = risk_utility(st.d, 0.0)
     prob = scalar_pce(m.cap, neutral, p.voting_rule, p.victory_prob_model, p.pce_model)
     st.risk = big_r_from_prob(prob, p.big_r_range)
     st.own = risk_utility(st.d, est_nra(st.risk, st.risk, p.big_r_adjust)[:, None])
-
-
-def _perspectives(m: _Model, st: _State, h: I64) -> F64:
-    """``U[t, a, b]``: actor ``h[t]``'s estimate :math:`u(d_{ab}, r^h_a)`."""
-    r = est_nra(st.risk[h][:, None], st.risk[None, :], m.params.big_r_adjust)
-    return risk_utility(st.d[None, :, :], r[:, :, None])
 
 
 def _third_party_terms(
@@ -415,79 +430,190 @@ def _third_party_terms(
     return uni + uni + unn, unj + unj + unn, uni + uni + unn, unj + unj + unn
 
 
-def _prob_edu(m: _Model, u: F64, i: I64, j: I64 | None, k: I64 | None) -> tuple[F64, F64]:
-    """KTAB ``probEduChlg`` for a batch of estimators: ``u`` ``(B, n, n)`` holds each
-    estimator's utility matrix, ``i`` ``(B,)`` the initiators, ``j`` ``(B, J)`` the
-    targets (``None``: every actor) and ``k`` ``(B, J)`` whose gain to report (``None``:
-    the initiator). Returns :math:`\\phi` (probability that ``i`` wins) and the gain to
-    ``k`` of the challenge over the status quo, each ``(B, J)``."""
+def challenge(
+    m: _Model, st: _State, h: I64, i: I64, j: I64, k: I64 | None = None
+) -> tuple[F64, F64]:
+    r"""KTAB ``probEduChlg(h, k, i, j)`` for a batch: ``h``, ``i`` ``(B,)``, ``j`` and ``k``
+    ``(B, J)`` (``k=None``: the initiator). Estimator ``h`` uses
+    :math:`U^h_{ab} = u(d_{ab}, r^h_a)`. Returns :math:`\phi` (``h``'s probability that
+    ``i`` beats ``j``) and the expected gain to ``k`` of the challenge, each ``(B, J)``.
+
+    The principals vote with weight :math:`S c`: :math:`v_i = f(U_{ii} - U_{ij})`,
+    :math:`v_j = f(U_{ji} - U_{jj})`, seeding :math:`ch_{ij}, ch_{ji}` (from
+    :math:`10^{-10}`). Third party :math:`n` first weighs the little conflict
+    :math:`p_{in} = (ch_{ij} + [v]^+)/(ch_{ij} + [v]^+ + ch_{ji} + [-v]^+)`,
+    :math:`v = S_n c_n f(U_{ni} - U_{nj})`, then votes
+    :math:`S_n c_n f(p_{in} U_1 + (1-p_{in}) U_2 - p_{in} U_3 - (1-p_{in}) U_4)`
+    (``SemiCommit``: :math:`U_1 = 2U_{ni}+U_{nn}`, :math:`U_2 = 3U_{nj}`,
+    :math:`U_3 = 3U_{ni}`, :math:`U_4 = 2U_{nj}+U_{nn}`; with ``NoCommit`` and
+    ``FullCommit`` the two sides are equal, so third parties abstain). Then
+    :math:`\phi = ch_{ij}/(ch_{ij}+ch_{ji})` and the gain is
+    :math:`(1-S_j)\,2U_{ki} + S_j(\phi\,2U_{ki} + (1-\phi)\,2U_{kj}) - U_{ki} - U_{kj}`.
+    """
     p = m.params
     rule = p.voting_rule
-    nb, n, _ = u.shape
+    d = st.d
     ws = m.tot * m.cap
-    rows = np.arange(nb)
-    r2 = rows[:, None]
+    nb = j.shape[0]
+    r = est_nra(st.risk[h][:, None], st.risk[None, :], p.big_r_adjust)  # r[t, a] = r^h_a
+    rows = np.arange(nb)[:, None]
     ii = i[:, None]
-    uni = u[rows, :, i]  # (B, n): U[n, i]
-    unn = np.diagonal(u, axis1=1, axis2=2)  # (B, n): U[n, n]
-    if j is None:
-        jj = np.broadcast_to(np.arange(n)[None, :], (nb, n))
-        unj = u  # (B, n, J): U[n, j]
-        uij, uji, ujj = u[rows, i, :], uni, unn
-    else:
-        jj = j
-        unj = u[r2[:, :, None], np.arange(n)[None, :, None], jj[:, None, :]]
-        uij, uji, ujj = u[r2, ii, jj], u[r2, jj, ii], u[r2, jj, jj]
-    uii = u[rows, i, i][:, None]
-    # the principals' own contributions (weights S c)
-    ci = vote(rule, ws[i][:, None], uii - uij)
-    cj = vote(rule, ws[jj], uji - ujj)
+
+    def util(a: I64, b: I64) -> F64:  # U^h[a, b], a and b (B, J)
+        return risk_utility(d[a, b], r[rows, a])
+
+    uii, uij, uji, ujj = util(ii, ii), util(ii, j), util(j, ii), util(j, j)
+    ci = vote(rule, ws[ii], uii - uij)
+    cj = vote(rule, ws[j], uji - ujj)
     chij = (MIN_CHALLENGE_COALITION + np.maximum(ci, 0.0)) + np.maximum(cj, 0.0)
     chji = (MIN_CHALLENGE_COALITION + np.maximum(-ci, 0.0)) + np.maximum(-cj, 0.0)
-    # each third party n weighs the little conflict (i, j, n), then votes
-    wn = ws[None, :, None]
-    vn = vote(rule, wn, uni[:, :, None] - unj)
-    c0i, c0j = chij[:, None, :], chji[:, None, :]
+    if p.third_party_commit == "SemiCommit":
+        third = _third_parties_prop if rule == "Prop" else _third_parties
+        up, down = third(m, st, r, i, j, chij, chji)
+        chij = chij + up
+        chji = chji + down
+    phij = chij / (chij + chji)
+    phji = chji / (chij + chji)
+    uki, ukj = (uii, uij) if k is None else (util(k, np.broadcast_to(ii, j.shape)), util(k, j))
+    eu_vict = uki + uki
+    eu_cntst = phij * eu_vict + phji * (ukj + ukj)
+    sj = m.tot[j]
+    edu: F64 = ((1 - sj) * eu_vict + sj * eu_cntst) - (uki + ukj)
+    return phij, np.broadcast_to(edu, j.shape).copy()
+
+
+def _exclude(a: F64, i: I64, j: I64) -> None:
+    """Zero ``a[t, q, n]`` for ``n = i[t]`` and ``n = j[t, q]``: no third parties."""
+    rows = np.arange(a.shape[0])[:, None]
+    q = np.arange(a.shape[1])[None, :]
+    a[rows, q, i[:, None]] = 0.0
+    a[rows, q, j] = 0.0
+
+
+def _third_parties(
+    m: _Model, st: _State, r: F64, i: I64, j: I64, chij: F64, chji: F64
+) -> tuple[F64, F64]:
+    """The third parties' added strength for and against ``i`` (``SemiCommit``), as in
+    KTAB's ``vProbLittle`` and ``thirdPartyVoteSU``, term by term; tensors ``(B, J, n)``."""
+    rule = m.params.voting_rule
+    ws = m.tot * m.cap
+    uni = risk_utility(st.d[:, i].T, r)[:, None, :]
+    unn = risk_utility(np.diagonal(st.d)[None, :], r)[:, None, :]
+    dnj = st.dt[j]
+    unj = (1.0 - dnj) * (1.0 + dnj * r[:, None, :])  # d <= 1
+    wn = ws[None, None, :]
+    vn = vote(rule, wn, uni - unj)
+    c0i, c0j = chij[:, :, None], chji[:, :, None]
     cni = np.where(vn > 0.0, c0i + vn, c0i)
     cnj = np.where(vn < 0.0, c0j - vn, c0j)
     pin = cni / (cni + cnj)
     pjn = 1.0 - pin
-    t1, t2, t3, t4 = _third_party_terms(p.third_party_commit, uni[:, :, None], unj, unn[:, :, None])
+    t1, t2, t3, t4 = _third_party_terms("SemiCommit", uni, unj, unn)
     v3 = vote(rule, wn, (pin * t1 + pjn * t2) - (pin * t3 + pjn * t4))
-    nn = np.arange(n)[None, :, None]
-    v3 = np.where((nn != i[:, None, None]) & (nn != jj[:, None, :]), v3, 0.0)
-    chij = chij + np.maximum(v3, 0.0).sum(axis=1)
-    chji = chji + np.maximum(-v3, 0.0).sum(axis=1)
-    phij = chij / (chij + chji)
-    phji = chji / (chij + chji)
-    # expected gain to k: victory (j adopts i's position) or contest, against the SQ
-    if k is None:
-        uki, ukj = np.broadcast_to(uii, uij.shape), uij
-    else:
-        uki, ukj = u[r2, k, ii], u[r2, k, jj]
-    eu_sq = uki + ukj
-    eu_vict = uki + uki
-    eu_cntst = phij * eu_vict + phji * (ukj + ukj)
-    sj = m.tot[jj]
-    edu: F64 = ((1 - sj) * eu_vict + sj * eu_cntst) - eu_sq
-    return phij, edu
+    up, down = np.maximum(v3, 0.0), np.maximum(-v3, 0.0)
+    _exclude(up, i, j)
+    _exclude(down, i, j)
+    return up.sum(axis=2), down.sum(axis=2)
+
+
+def _third_parties_prop(
+    m: _Model, st: _State, r: F64, i: I64, j: I64, chij: F64, chji: F64
+) -> tuple[F64, F64]:
+    """:func:`_third_parties` for the proportional rule, simplified: with
+    :math:`x = U_{ni} - U_{nj}`, :math:`v = S_n c_n x`,
+    :math:`p_{in} = (ch_{ij} + [v]^+)/(ch_{ij} + ch_{ji} + |v|)` and the vote is
+    :math:`S_n c_n (e + p_{in}(g - e))` with :math:`g = U_{nn} - U_{ni}`,
+    :math:`e = U_{nj} - U_{nn}`; the weighted sums over :math:`n` are matrix products.
+    Equal to the term-by-term version up to rounding."""
+    ws = m.tot * m.cap
+    uni = risk_utility(st.d[:, i].T, r)[:, None, :]
+    unn = risk_utility(np.diagonal(st.d)[None, :], r)[:, None, :]
+    g = unn - uni
+    dnj = st.dt[j]
+    unj = dnj * r[:, None, :]
+    unj += 1.0
+    unj *= 1.0 - dnj  # (1 - d)(1 + d r), d <= 1
+    vn = uni - unj
+    vn *= ws
+    den = np.abs(vn)
+    den += (chij + chji)[:, :, None]
+    np.maximum(vn, 0.0, out=vn)
+    vn += chij[:, :, None]
+    vn /= den  # p_in
+    unj -= unn  # e
+    delta = g - unj
+    delta *= vn
+    delta += unj  # e + p_in (g - e)
+    _exclude(delta, i, j)
+    total = delta @ ws
+    np.maximum(delta, 0.0, out=delta)
+    up = delta @ ws
+    return up, np.maximum(up - total, 0.0)
 
 
 def _best_challenges(m: _Model, st: _State) -> tuple[I64, F64, F64]:
-    """Each actor's most advantageous target (``-1``: none worth :math:`10^{-5}`), its
-    estimate of winning and its expected gain (KTAB ``bestChallenge``)."""
+    r"""Each actor's most advantageous target (``-1``: none worth :math:`10^{-5}`), its
+    estimate of winning and its expected gain (KTAB ``bestChallenge``: the largest gain,
+    the lowest index among equals).
+
+    Exact pruning: the gain is :math:`(U_{ii}-U_{ij})(1 - 2S_j(1-\phi))` with
+    :math:`\phi \in [0, 1]`, so it is at most
+    :math:`\max(U_{ii}-U_{ij}, (U_{ii}-U_{ij})(1-2S_j))`. A first round evaluates the
+    targets that look best when :math:`\phi` is estimated from the principals' votes
+    alone; a second round every other target whose bound reaches the best gain found.
+    """
     n = m.n
+    p = m.params
+    idx = np.arange(n)
+    ws = m.tot * m.cap
+    r = est_nra(st.risk[:, None], st.risk[None, :], p.big_r_adjust)  # r[i, a] = r^i_a
+    d_diag = np.diagonal(st.d)
+    uii = risk_utility(d_diag, np.diagonal(r))[:, None]
+    uij = risk_utility(st.d, np.diagonal(r)[:, None])
+    a_b = uii - uij
+    s_j = m.tot[None, :]
+    bound = np.maximum(a_b, a_b * (1.0 - 2.0 * s_j))
+    # principals-only estimate of phi, to order the first round
+    ci = vote(p.voting_rule, ws[:, None], a_b)
+    cj = vote(p.voting_rule, ws[None, :], risk_utility(st.dt, r) - risk_utility(d_diag[None, :], r))
+    c0i = MIN_CHALLENGE_COALITION + np.maximum(ci, 0.0) + np.maximum(cj, 0.0)
+    c0j = MIN_CHALLENGE_COALITION + np.maximum(-ci, 0.0) + np.maximum(-cj, 0.0)
+    estimate = a_b * (1.0 - 2.0 * s_j * (c0j / (c0i + c0j)))
+    bound[idx, idx] = -np.inf
+    estimate[idx, idx] = -np.inf
+    slack = 1e-9  # bounds and gains are rounded differently
+    best = np.full(n, MIN_GAIN)  # a gain must exceed this
     target = np.full(n, -1, dtype=np.int64)
-    prob, gain = np.zeros(n), np.zeros(n)
-    for blk in _chunks(n, n * n):
-        i = np.arange(blk.start, blk.stop, dtype=np.int64)
-        phi, edu = _prob_edu(m, _perspectives(m, st, i), i, None, None)
-        edu[np.arange(len(i)), i] = -np.inf
-        best = np.argmax(np.where(edu > MIN_GAIN, edu, -np.inf), axis=1)
-        ok = edu[np.arange(len(i)), best] > MIN_GAIN
-        target[i[ok]] = best[ok]
-        prob[i[ok]] = phi[np.arange(len(i)), best][ok]
-        gain[i[ok]] = edu[np.arange(len(i)), best][ok]
+    prob = np.zeros(n)
+    done = np.zeros((n, n), dtype=bool)
+    done[idx, idx] = True
+    first = np.argsort(-estimate, axis=1, kind="stable")[:, : min(16, n - 1)]
+    todo = np.zeros((n, n), dtype=bool)
+    todo[idx[:, None], first] = bound[idx[:, None], first] >= MIN_GAIN - slack
+    for _ in range(2):
+        count = todo.sum(axis=1)
+        rows = np.flatnonzero(count)
+        rows = rows[np.argsort(count[rows], kind="stable")]
+        for blk in _chunks(len(rows), n * max(1, int(count.sum()) // max(1, len(rows)))):
+            rr = rows[blk]
+            width = int(count[rr].max())
+            js = np.argsort(~todo[rr], axis=1, kind="stable")[:, :width]
+            valid = np.arange(width)[None, :] < count[rr, None]
+            js = np.where(valid, js, js[:, :1])  # padding repeats a real target
+            phi, edu = challenge(m, st, rr, rr, js)
+            edu = np.where(valid, edu, -np.inf)
+            top = edu.max(axis=1)
+            jmin = np.where(edu == top[:, None], js, n).min(axis=1)
+            qmin = np.argmax((edu == top[:, None]) & (js == jmin[:, None]), axis=1)
+            better = (top > best[rr]) & (top > MIN_GAIN)
+            tie = (top == best[rr]) & (target[rr] >= 0) & (jmin < target[rr])
+            upd = better | tie
+            ru = rr[upd]
+            best[ru], target[ru] = top[upd], jmin[upd]
+            prob[ru] = phi[np.flatnonzero(upd), qmin[upd]]
+        done |= todo
+        todo = ~done & (bound >= best[:, None] - slack)
+    gain = np.where(target >= 0, best, 0.0)
     return target, prob, gain
 
 
@@ -543,8 +669,8 @@ def _propose(m: _Model, st: _State, target: I64, prob: F64) -> _Bargains:
     bi, bj = interp(pii)
     if p.bargn_model == "InitOnlyInterp" or len(i) == 0:
         return _Bargains(i, j, bi, bj)
-    # the receiver's perspective: j's estimate of i challenging j
-    phi, edu = _prob_edu(m, _perspectives(m, st, j), i, j[:, None], i[:, None])
+    # the receiver's perspective: j's estimate of i challenging j, its gain to i
+    phi, edu = challenge(m, st, j, i, j[:, None], i[:, None])
     pji = (edu if p.ktab_quirks else phi)[:, 0]
     ri, rj = interp(pji[col])
     if p.bargn_model == "InitRcvrInterp":
@@ -580,6 +706,46 @@ def _choose(
     return int(hit[0]) if len(hit) else len(prob) - 1
 
 
+def _queue_pce(m: _Model, u: F64, options: I64, sizes: I64, offsets: I64) -> F64:
+    """KTAB ``scalarPCE`` over every actor's queue of bargains at once: ``u`` ``(n, O)``
+    holds the voters' utilities of the options, queue ``k`` is
+    ``options[offsets[k]:offsets[k] + sizes[k]]``; returns the probabilities in the same
+    flat layout. ``Conditional`` PCEs are batched (products as sums of logarithms);
+    the Markov PCEs run queue by queue."""
+    p = m.params
+    out = np.ones(len(options))
+    if p.pce_model != "Conditional":
+        for k in np.flatnonzero(sizes > 1):
+            sl = slice(offsets[k], offsets[k] + sizes[k])
+            out[sl] = scalar_pce(
+                m.cap, u[:, options[sl]], p.voting_rule, p.victory_prob_model, p.pce_model
+            )
+        return out
+    npairs = sizes * (sizes - 1) // 2
+    if npairs.sum() == 0:
+        return out
+    ta, tb = np.tril_indices(int(sizes.max()), -1)  # pairs (a > b), ordered by a
+    group = np.repeat(np.arange(len(sizes)), npairs)
+    local = np.arange(int(npairs.sum())) - np.repeat(np.cumsum(npairs) - npairs, npairs)
+    slot_a, slot_b = offsets[group] + ta[local], offsets[group] + tb[local]
+    du = u[:, options[slot_a]] - u[:, options[slot_b]]
+    if p.voting_rule == "Prop":
+        c_ab = MIN_COALITION + m.cap @ np.maximum(du, 0.0)
+        c_ba = MIN_COALITION + m.cap @ np.maximum(-du, 0.0)
+    else:
+        v = vote(p.voting_rule, m.cap[:, None], du)
+        c_ab = MIN_COALITION + np.maximum(v, 0.0).sum(axis=0)
+        c_ba = MIN_COALITION + np.maximum(-v, 0.0).sum(axis=0)
+    p_ab, p_ba = _vprob(p.victory_prob_model, c_ab, c_ba)
+    with np.errstate(divide="ignore"):
+        logp = np.bincount(slot_a, np.log(p_ab), len(options))
+        logp += np.bincount(slot_b, np.log(p_ba), len(options))
+    top = np.maximum.reduceat(logp, offsets)
+    e = np.exp(logp - np.repeat(top, sizes))
+    out = e / np.repeat(np.add.reduceat(e, offsets), sizes)
+    return out
+
+
 def _step(
     m: _Model,
     st: _State,
@@ -588,7 +754,6 @@ def _step(
     chooser: BargainChooser | None,
 ) -> tuple[_State, dict[str, Any]]:
     """One KTAB ``stepBCN``: challenges, bargains, their resolution, new ideals."""
-    p = m.params
     n = m.n
     target, prob, gain = _best_challenges(m, st)
     b = _propose(m, st, target, prob)
@@ -599,20 +764,25 @@ def _step(
     own_sum = st.own.sum(axis=1)
     u_brg = (pu_i + pu_j + (own_sum[:, None] - st.own[:, b.init] - st.own[:, b.rcvr])) / n
     u_sq = own_sum / n
+    # each actor's queue: the status quo (option 0), then its bargains (option 1 + q)
+    kk, qq = np.nonzero(
+        (b.init[None, :] == np.arange(n)[:, None]) | (b.rcvr[None, :] == np.arange(n)[:, None])
+    )
+    sizes = 1 + np.bincount(kk, minlength=n)
+    offsets = np.cumsum(sizes) - sizes
+    options = np.zeros(int(sizes.sum()), dtype=np.int64)
+    options[offsets[kk] + 1 + np.arange(len(kk)) - (offsets[kk] - kk)] = 1 + qq
+    u_opt = np.concatenate([u_sq[:, None], u_brg], axis=1)
+    probs = _queue_pce(m, u_opt, options, sizes, offsets)
     x_new = st.x.copy()
     chosen: list[tuple[int, int]] = []
     for k in range(n):
-        mine = np.flatnonzero((b.init == k) | (b.rcvr == k))
-        queue = [(k, k)] + [(int(b.init[q]), int(b.rcvr[q])) for q in mine]
-        if len(mine) == 0:
-            chosen.append((k, k))
-            continue
-        u_im = np.concatenate([u_sq[:, None], u_brg[:, mine]], axis=1)
-        pk = scalar_pce(m.cap, u_im, p.voting_rule, p.victory_prob_model, p.pce_model)
-        c = _choose(step, k, queue, pk, gen, chooser)
+        opts = options[offsets[k] : offsets[k] + sizes[k]]
+        queue = [(k, k)] + [(int(b.init[o - 1]), int(b.rcvr[o - 1])) for o in opts[1:]]
+        c = _choose(step, k, queue, probs[offsets[k] : offsets[k] + sizes[k]], gen, chooser)
         chosen.append(queue[c])
         if c > 0:
-            q = mine[c - 1]
+            q = opts[c] - 1
             x_new[k] = b.pos_init[q] if b.init[q] == k else b.pos_rcvr[q]
     ideal = x_new.copy()
     if m.acc is not None:
