@@ -25,11 +25,11 @@ def forecasts_table(results: Sequence[Any], title: str) -> Table:
 def rounds_table(result: Any) -> Table:
     """Per actor: its position in every round (dimensions joined by '/')."""
     n_rounds = len(result.rounds)
-    shown = list(range(n_rounds)) if n_rounds <= 8 else [*range(4), *range(n_rounds - 4, n_rounds)]
+    shown = list(range(n_rounds)) if n_rounds <= 5 else [0, 1, 2, n_rounds - 2, n_rounds - 1]
     t = Table(
         title=f"{result.model}: positions per round ({' / '.join(result.dimensions)})",
         caption="0-100 scale; round 0 is the input"
-        + ("" if n_rounds <= 8 else f"; rounds 4-{n_rounds - 5} not shown"),
+        + ("" if n_rounds <= 5 else f"; rounds 3-{n_rounds - 3} not shown (--json has all)"),
     )
     t.add_column("actor")
     for k in shown:
