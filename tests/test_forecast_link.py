@@ -97,3 +97,33 @@ def test_stakeholder_block_parses_and_bad_ones_name_line_and_fix() -> None:
     )
     with pytest.raises(ScenarioError, match="unknown stakeholder 'zz'"):
         parse_scenario(_with_stakeholders(link), "x.yaml")
+
+
+def test_an_outcome_only_model_puts_every_stakeholder_at_the_forecast() -> None:
+    s = load_scenario("iran-2011")
+    table = table_from_scenario(s)
+    one_round = ForecastResult(
+        model="compromise",
+        dimensions=table.dimensions,
+        actors=table.actors,
+        rounds=[table.position],
+        forecast=np.array([40.0, 60.0, 50.0]),
+    )
+    new, changes = apply_links(s, one_round)
+    assert new.votes["russia"].escalate.if_verified_at_least == 1  # type: ignore[union-attr]
+    old = {c.id: c.cost for c in s.concerns}
+    factor = 1.5 + (0.75 - 1.5) * 0.40
+    assert all(c.cost == pytest.approx(factor * old[c.id]) for c in new.concerns)
+    assert len(changes) == 2
+
+
+def test_total_salience_error_names_the_rule() -> None:
+    bad = GOOD_ACTORS.replace(
+        "salience: {d1: 50}}\n    - {id: b", "salience: {d1: 100, d2: 20}}\n    - {id: b"
+    )
+    bad = bad.replace(
+        "  dimensions:\n    - {id: d1}\n", "  dimensions:\n    - {id: d1}\n    - {id: d2}\n"
+    )
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(_with_stakeholders(bad), "x.yaml")
+    assert "total salience 120 exceeds 100" in str(info.value)

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .. import __version__
@@ -53,7 +54,8 @@ StrategyOpt = Annotated[
 
 def _fail(problems: list[str], code: int = 2) -> None:
     for p in problems:
-        err.print(f"[bold red]error:[/] {p}", highlight=False, soft_wrap=True)
+        # the message is plain text: brackets such as "[0, 1]" must not be read as markup
+        err.print(f"[bold red]error:[/] {escape(p)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -666,7 +668,7 @@ def _ensemble_report(
     out.print(f"wrote {path}", highlight=False)
 
 
-def _actor_table(source: str) -> tuple[Any, Scenario | None]:
+def _actor_table(source: str) -> tuple[Any, Scenario | None, Any]:
     from ..forecast.actors import ActorTableError
     from ..forecast.link import table_from_scenario
 
@@ -675,13 +677,14 @@ def _actor_table(source: str) -> tuple[Any, Scenario | None]:
         if low.endswith(".csv"):
             from ..forecast.ktab_io import load_ktab_csv
 
-            return load_ktab_csv(Path(source)), None
+            return load_ktab_csv(Path(source)), None, None
         if low.endswith(".xml"):
             from ..forecast.ktab_io import load_ktab_xml
 
-            return load_ktab_xml(Path(source))[0], None
+            xml_table, params = load_ktab_xml(Path(source))
+            return xml_table, None, params
         s = _load(source)
-        return table_from_scenario(s), s
+        return table_from_scenario(s), s, None
     except (ActorTableError, ValueError, OSError) as exc:
         _fail([str(exc) if str(source) in str(exc) else f"{source}: {exc}"])
     raise AssertionError("unreachable")
@@ -713,10 +716,10 @@ def forecast_cmd(
 
     if model not in (*MODELS, "all"):
         _fail([f"--model {model!r} is not a model. Fix: use compromise, bdm, smp or all"])
-    table, scenario = _actor_table(source)
+    table, scenario, smp_params = _actor_table(source)
     names = list(MODELS) if model == "all" else [model]
     try:
-        results = [run_model(table, m, rounds) for m in names]
+        results = [run_model(table, m, rounds, smp_params) for m in names]
     except ValueError as exc:
         _fail([f"{source}: {exc}"])
         return

@@ -10,6 +10,8 @@ Links (declared under ``stakeholders.links`` in the scenario file):
   :math:`f = a_0 + (a_{100} - a_0)\\,\\bar p / 100`.
 
 The forecast position of a stakeholder is its position in the model's last round.
+A model that forecasts only the collective outcome (``compromise``: one round) puts
+every stakeholder at that outcome.
 """
 
 from __future__ import annotations
@@ -63,7 +65,11 @@ def apply_links(s: Scenario, result: ForecastResult) -> tuple[Scenario, list[str
             f"scenario {s.name!r} declares no stakeholders.links. Fix: add vote_rule or "
             "cost_scale links (see docs/reference/scenario-format.md#stakeholders)"
         )
-    final = result.rounds[-1]
+    final = (
+        result.rounds[-1]
+        if len(result.rounds) > 1
+        else np.tile(np.asarray(result.forecast, float), (len(result.actors), 1))
+    )
     actor = {a: i for i, a in enumerate(result.actors)}
     dim = {d: j for j, d in enumerate(result.dimensions)}
     cap = {a.id: a.capability for a in sh.actors}
@@ -71,7 +77,10 @@ def apply_links(s: Scenario, result: ForecastResult) -> tuple[Scenario, list[str
     changes: list[str] = []
     for link in sh.links:
         if link.dimension not in dim:
-            raise ValueError(f"the forecast has no dimension {link.dimension!r}")
+            raise ValueError(
+                f"the forecast has no dimension {link.dimension!r}. Fix: forecast from the "
+                "scenario's own stakeholders, or change the link's dimension"
+            )
         j = dim[link.dimension]
         if isinstance(link, VoteLink):
             p = float(final[actor[link.stakeholder], j])

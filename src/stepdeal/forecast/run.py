@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .actors import ActorTable
 from .result import ForecastResult
 
 MODELS = ("compromise", "bdm", "smp")
 
 
-def run_model(table: ActorTable, model: str, rounds: int = 10) -> ForecastResult:
+def run_model(
+    table: ActorTable, model: str, rounds: int = 10, smp_params: Any = None
+) -> ForecastResult:
     """``compromise``, ``bdm`` (``rounds`` rounds, the ``scholz2011`` switches) or ``smp``
-    (KTAB's defaults, to its stop rule)."""
+    (``smp_params``, e.g. from a KTAB XML file, else KTAB's defaults; to its stop rule)."""
     if model == "compromise":
         from .compromise import compromise
 
@@ -23,5 +27,5 @@ def run_model(table: ActorTable, model: str, rounds: int = 10) -> ForecastResult
     if model == "smp":
         from .smp import smp
 
-        return smp(table)
+        return smp(table, smp_params)
     raise ValueError(f"unknown model {model!r}. Fix: use one of {', '.join(MODELS)}")

@@ -213,15 +213,6 @@ class Stakeholder(Documented):
         description="0-100 per dimension id; at most 100 in total (KTAB's rule)"
     )
 
-    @model_validator(mode="after")
-    def _total_salience(self) -> Stakeholder:
-        total = sum(self.salience.values())
-        if total > 100 + 1e-9:
-            raise ValueError(
-                f"total salience {total:g} exceeds 100; scale the saliences to sum to at most 100"
-            )
-        return self
-
 
 class VoteLink(_Base):
     """A forecast position sets a power's vote rule (below / between / above thresholds)."""
@@ -523,6 +514,15 @@ def _stakeholder_problems(
                 )
             )
     for i, a in enumerate(sh.actors):
+        total = sum(a.salience.values())
+        if total > 100 + 1e-9:
+            out.append(
+                P(
+                    ("stakeholders", "actors", i, "salience"),
+                    f"total salience {total:g} exceeds 100 (KTAB's rule)",
+                    "scale this actor's saliences so that they sum to at most 100",
+                )
+            )
         for key in ("position", "salience"):
             given = getattr(a, key)
             missing = [d for d in dims if d not in given]
