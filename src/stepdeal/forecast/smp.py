@@ -91,15 +91,11 @@ KTAB_PARAMETERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "InterVecBrgn": ("inter_vec_brgn", get_args(InterVecBrgn)),
     "BargnModel": ("bargn_model", get_args(BargnModel)),
 }
-#: other spellings accepted for the same values (KTAB's docs and logs use them)
-ALIASES = {
-    "Proportional": "Prop",
-    "No": "None",
-    "NoRA": "None",
-    "Semi": "SemiCommit",
-    "Full commit": "FullCommit",
-    "No commit": "NoCommit",
-    "Deterministic ": "Deterministic",
+#: other spellings accepted for the same values (KTAB's docs, logs and notes use them)
+ALIASES: dict[str, dict[str, str]] = {
+    "VotingRule": {"Proportional": "Prop"},
+    "BigRAdjust": {"No": "None", "NoRA": "None"},
+    "ThirdPartyCommit": {"No": "NoCommit", "Semi": "SemiCommit", "Full": "FullCommit"},
 }
 
 MIN_COALITION = 1e-8  # Model::coalitions
@@ -111,7 +107,7 @@ _BLOCK = 1 << 15  # elements per chunk of the (actor, actor, actor) tensors: cac
 def canonical(name: str, value: str) -> str:
     """KTAB's spelling of ``value`` for the XML parameter ``name``; ``ValueError`` if unknown."""
     _, allowed = KTAB_PARAMETERS[name]
-    v = ALIASES.get(value.strip(), value.strip())
+    v = ALIASES.get(name, {}).get(value.strip(), value.strip())
     if v not in allowed:
         raise ValueError(f"{name} {value!r} is not one of {', '.join(allowed)}")
     return v
@@ -119,8 +115,8 @@ def canonical(name: str, value: str) -> str:
 
 @dataclass(frozen=True)
 class SmpParams:
-    """The SMP's switches, spelled as in KTAB's XML ``ModelParameters`` (defaults ★ are
-    KTAB's). ``accommodation`` lists ``(adjusting actor, reference actor, rate)`` pairs
+    """The SMP's switches, spelled as in KTAB's XML ``ModelParameters``; the defaults
+    are KTAB's. ``accommodation`` lists ``(adjusting actor, reference actor, rate)`` pairs
     (KTAB's ``iaPair``) that override entries of the identity accommodation matrix.
 
     ``max_iterations``, ``min_iterations``, ``stop_ratio`` and ``min_sig_delta`` are
@@ -150,7 +146,6 @@ class SmpParams:
     position_tolerance: float = 1e-3
     seed: int | None = None
     ktab_quirks: bool = True
-    extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         for xml_name, (attr, allowed) in KTAB_PARAMETERS.items():
@@ -169,7 +164,6 @@ class SmpParams:
         """The parameters as plain JSON values (``accommodation`` as lists)."""
         d = asdict(self)
         d["accommodation"] = [list(p) for p in self.accommodation]
-        d.pop("extra")
         return d
 
 
@@ -318,7 +312,11 @@ def pce(model: PCEModel, vpm: VictoryProbModel, c: F64) -> F64:
     m = c.shape[0]
     if model == "Conditional":
         prod = np.prod(p_win, axis=1)
-        out: F64 = prod / prod.sum()
+        total = prod.sum()
+        if not 0.0 < total < np.inf:  # every product underflowed: use logarithms
+            logp = np.log(p_win).sum(axis=1)
+            prod, total = np.exp(logp - logp.max()), None
+        out: F64 = prod / (prod.sum() if total is None else total)
         return out
     uniform = model == "MarkovUniform"
     tol = 1e-6 if uniform else 1e-8
@@ -366,13 +364,12 @@ def distinct_positions(x: F64, tol: float) -> tuple[I64, I64]:
     """KTAB ``ueIndices``/``posProb``: the first-appearance indices of the distinct
     positions (Euclidean distance below ``tol`` counts as equal) and, per actor, the
     index *into that list* of the last representative equal to its position."""
-    n = x.shape[0]
     eq = np.linalg.norm(x[:, None, :] - x[None, :, :], axis=2) < tol
-    reps: list[int] = []
-    for i in range(n):
-        if not any(eq[i, k] for k in reps):
-            reps.append(i)
-    r = np.array(reps, dtype=np.int64)
+    earlier = np.tril(eq, -1)
+    rep = ~earlier.any(axis=1)  # nothing equal before it: a representative
+    for i in np.flatnonzero(~rep):  # in order: a representative iff no earlier one is equal
+        rep[i] = not (earlier[i] & rep).any()
+    r = np.flatnonzero(rep).astype(np.int64)
     sub = eq[:, r]
     last = (sub.shape[1] - 1 - np.argmax(sub[:, ::-1], axis=1)).astype(np.int64)
     return r, last
@@ -389,6 +386,7 @@ class _State:
     ideal: F64  # (n, D)
     d: F64 = field(init=False)  # d[i, j] from ideal i to position j
     dt: F64 = field(init=False)  # d transposed, contiguous: dt[j, n] = d[n, j]
+    cdt: F64 = field(init=False)  # 1 - dt
     risk: F64 = field(init=False)  # R_i
     own: F64 = field(init=False)  # own[a, j] = U^a[a, j]
 
@@ -412,6 +410,7 @@ def _assess(m: _Model, st: _State) -> None:
     p = m.params
     st.d = salience_distance(st.ideal, st.x, m.sal)
     st.dt = np.ascontiguousarray(st.d.T)
+    st.cdt = 1.0 - st.dt
     neutral = risk_utility(st.d, 0.0)
     prob = scalar_pce(m.cap, neutral, p.voting_rule, p.victory_prob_model, p.pce_model)
     st.risk = big_r_from_prob(prob, p.big_r_range)
@@ -463,23 +462,46 @@ def challenge(
         return risk_utility(d[a, b], r[rows, a])
 
     uii, uij, uji, ujj = util(ii, ii), util(ii, j), util(j, ii), util(j, j)
-    ci = vote(rule, ws[ii], uii - uij)
-    cj = vote(rule, ws[j], uji - ujj)
+    chij, chji = _principals(rule, ws[ii], ws[j], uii - uij, uji - ujj)
+    uni = risk_utility(d[:, i].T, r)  # U^h[n, i], (B, n)
+    unn = risk_utility(np.diagonal(d)[None, :], r)  # U^h[n, n]
+    phij = _phi(m, st, r, uni, unn, i, j, chij, chji)
+    if k is None:
+        return phij, _gain(m, j, phij, np.broadcast_to(uii, j.shape), uij)
+    return phij, _gain(m, j, phij, util(k, np.broadcast_to(ii, j.shape)), util(k, j))
+
+
+def _principals(rule: VotingRule, wi: F64, wj: F64, dui: F64, duj: F64) -> tuple[F64, F64]:
+    """Coalitions for and against ``i`` seeded by the principals' own votes
+    :math:`v_i = S_i c_i f(U_{ii} - U_{ij})` and :math:`v_j = S_j c_j f(U_{ji} - U_{jj})`."""
+    ci = vote(rule, wi, dui)
+    cj = vote(rule, wj, duj)
     chij = (MIN_CHALLENGE_COALITION + np.maximum(ci, 0.0)) + np.maximum(cj, 0.0)
     chji = (MIN_CHALLENGE_COALITION + np.maximum(-ci, 0.0)) + np.maximum(-cj, 0.0)
-    if p.third_party_commit == "SemiCommit":
-        third = _third_parties_prop if rule == "Prop" else _third_parties
-        up, down = third(m, st, r, i, j, chij, chji)
+    return chij, chji
+
+
+def _phi(
+    m: _Model, st: _State, r: F64, uni: F64, unn: F64, i: I64, j: I64, chij: F64, chji: F64
+) -> F64:
+    """:math:`\\phi = ch_{ij}/(ch_{ij}+ch_{ji})` once the third parties have voted."""
+    if m.params.third_party_commit == "SemiCommit":
+        third = _third_parties_prop if m.params.voting_rule == "Prop" else _third_parties
+        up, down = third(m, st, r, uni, unn, i, j, chij, chji)
         chij = chij + up
         chji = chji + down
-    phij = chij / (chij + chji)
-    phji = chji / (chij + chji)
-    uki, ukj = (uii, uij) if k is None else (util(k, np.broadcast_to(ii, j.shape)), util(k, j))
+    out: F64 = chij / (chij + chji)
+    return out
+
+
+def _gain(m: _Model, j: I64, phij: F64, uki: F64, ukj: F64) -> F64:
+    """Expected gain to ``k`` of ``i`` challenging ``j`` over the status quo."""
+    phji = 1.0 - phij
     eu_vict = uki + uki
     eu_cntst = phij * eu_vict + phji * (ukj + ukj)
     sj = m.tot[j]
     edu: F64 = ((1 - sj) * eu_vict + sj * eu_cntst) - (uki + ukj)
-    return phij, np.broadcast_to(edu, j.shape).copy()
+    return np.broadcast_to(edu, j.shape).copy()
 
 
 def _exclude(a: F64, i: I64, j: I64) -> None:
@@ -491,14 +513,14 @@ def _exclude(a: F64, i: I64, j: I64) -> None:
 
 
 def _third_parties(
-    m: _Model, st: _State, r: F64, i: I64, j: I64, chij: F64, chji: F64
+    m: _Model, st: _State, r: F64, uni: F64, unn: F64, i: I64, j: I64, chij: F64, chji: F64
 ) -> tuple[F64, F64]:
     """The third parties' added strength for and against ``i`` (``SemiCommit``), as in
-    KTAB's ``vProbLittle`` and ``thirdPartyVoteSU``, term by term; tensors ``(B, J, n)``."""
+    KTAB's ``vProbLittle`` and ``thirdPartyVoteSU``, term by term; tensors ``(B, J, n)``.
+    ``r``, ``uni`` :math:`= U^h_{ni}`, ``unn`` :math:`= U^h_{nn}` are ``(B, n)``."""
     rule = m.params.voting_rule
     ws = m.tot * m.cap
-    uni = risk_utility(st.d[:, i].T, r)[:, None, :]
-    unn = risk_utility(np.diagonal(st.d)[None, :], r)[:, None, :]
+    uni, unn = uni[:, None, :], unn[:, None, :]
     dnj = st.dt[j]
     unj = (1.0 - dnj) * (1.0 + dnj * r[:, None, :])  # d <= 1
     wn = ws[None, None, :]
@@ -517,7 +539,7 @@ def _third_parties(
 
 
 def _third_parties_prop(
-    m: _Model, st: _State, r: F64, i: I64, j: I64, chij: F64, chji: F64
+    m: _Model, st: _State, r: F64, uni: F64, unn: F64, i: I64, j: I64, chij: F64, chji: F64
 ) -> tuple[F64, F64]:
     """:func:`_third_parties` for the proportional rule, simplified: with
     :math:`x = U_{ni} - U_{nj}`, :math:`v = S_n c_n x`,
@@ -526,13 +548,12 @@ def _third_parties_prop(
     :math:`e = U_{nj} - U_{nn}`; the weighted sums over :math:`n` are matrix products.
     Equal to the term-by-term version up to rounding."""
     ws = m.tot * m.cap
-    uni = risk_utility(st.d[:, i].T, r)[:, None, :]
-    unn = risk_utility(np.diagonal(st.d)[None, :], r)[:, None, :]
+    uni, unn = uni[:, None, :], unn[:, None, :]
     g = unn - uni
-    dnj = st.dt[j]
-    unj = dnj * r[:, None, :]
+    unj = st.dt[j]
+    unj *= r[:, None, :]
     unj += 1.0
-    unj *= 1.0 - dnj  # (1 - d)(1 + d r), d <= 1
+    unj *= st.cdt[j]  # (1 - d)(1 + d r), d <= 1
     vn = uni - unj
     vn *= ws
     den = np.abs(vn)
@@ -566,18 +587,19 @@ def _best_challenges(m: _Model, st: _State) -> tuple[I64, F64, F64]:
     p = m.params
     idx = np.arange(n)
     ws = m.tot * m.cap
-    r = est_nra(st.risk[:, None], st.risk[None, :], p.big_r_adjust)  # r[i, a] = r^i_a
+    # initiator i's own view (h = k = i): r[i, a] = r^i_a, U^i[i, i], U^i[i, j],
+    # U^i[j, i] (also third party n's U^i[n, i]) and U^i[j, j] (also U^i[n, n])
+    r = est_nra(st.risk[:, None], st.risk[None, :], p.big_r_adjust)
     d_diag = np.diagonal(st.d)
     uii = risk_utility(d_diag, np.diagonal(r))[:, None]
     uij = risk_utility(st.d, np.diagonal(r)[:, None])
+    uji = risk_utility(st.dt, r)
+    ujj = risk_utility(d_diag[None, :], r)
     a_b = uii - uij
+    c0i, c0j = _principals(p.voting_rule, ws[:, None], ws[None, :], a_b, uji - ujj)
     s_j = m.tot[None, :]
     bound = np.maximum(a_b, a_b * (1.0 - 2.0 * s_j))
     # principals-only estimate of phi, to order the first round
-    ci = vote(p.voting_rule, ws[:, None], a_b)
-    cj = vote(p.voting_rule, ws[None, :], risk_utility(st.dt, r) - risk_utility(d_diag[None, :], r))
-    c0i = MIN_CHALLENGE_COALITION + np.maximum(ci, 0.0) + np.maximum(cj, 0.0)
-    c0j = MIN_CHALLENGE_COALITION + np.maximum(-ci, 0.0) + np.maximum(-cj, 0.0)
     estimate = a_b * (1.0 - 2.0 * s_j * (c0j / (c0i + c0j)))
     bound[idx, idx] = -np.inf
     estimate[idx, idx] = -np.inf
@@ -587,7 +609,7 @@ def _best_challenges(m: _Model, st: _State) -> tuple[I64, F64, F64]:
     prob = np.zeros(n)
     done = np.zeros((n, n), dtype=bool)
     done[idx, idx] = True
-    first = np.argsort(-estimate, axis=1, kind="stable")[:, : min(16, n - 1)]
+    first = np.argpartition(-estimate, min(16, n - 1) - 1, axis=1)[:, : min(16, n - 1)]
     todo = np.zeros((n, n), dtype=bool)
     todo[idx[:, None], first] = bound[idx[:, None], first] >= MIN_GAIN - slack
     for _ in range(2):
@@ -597,10 +619,14 @@ def _best_challenges(m: _Model, st: _State) -> tuple[I64, F64, F64]:
         for blk in _chunks(len(rows), n * max(1, int(count.sum()) // max(1, len(rows)))):
             rr = rows[blk]
             width = int(count[rr].max())
-            js = np.argsort(~todo[rr], axis=1, kind="stable")[:, :width]
+            t_row, t_col = np.nonzero(todo[rr])
+            js = np.empty((len(rr), width), dtype=np.int64)
+            js[t_row, np.arange(len(t_row)) - (np.cumsum(count[rr]) - count[rr])[t_row]] = t_col
             valid = np.arange(width)[None, :] < count[rr, None]
             js = np.where(valid, js, js[:, :1])  # padding repeats a real target
-            phi, edu = challenge(m, st, rr, rr, js)
+            r2 = rr[:, None]
+            phi = _phi(m, st, r[rr], uji[rr], ujj[rr], rr, js, c0i[r2, js], c0j[r2, js])
+            edu = _gain(m, js, phi, np.broadcast_to(uii[rr], js.shape), uij[r2, js])
             edu = np.where(valid, edu, -np.inf)
             top = edu.max(axis=1)
             jmin = np.where(edu == top[:, None], js, n).min(axis=1)
@@ -742,8 +768,8 @@ def _queue_pce(m: _Model, u: F64, options: I64, sizes: I64, offsets: I64) -> F64
         logp += np.bincount(slot_b, np.log(p_ba), len(options))
     top = np.maximum.reduceat(logp, offsets)
     e = np.exp(logp - np.repeat(top, sizes))
-    out = e / np.repeat(np.add.reduceat(e, offsets), sizes)
-    return out
+    res: F64 = e / np.repeat(np.add.reduceat(e, offsets), sizes)
+    return res
 
 
 def _step(
@@ -793,20 +819,24 @@ def _step(
             (int(i), int(target[i]), float(prob[i]), float(gain[i]))
             for i in np.flatnonzero(target >= 0)
         ],
+        "proposals": [
+            (int(b.init[q]), int(b.rcvr[q]), 100.0 * b.pos_init[q], 100.0 * b.pos_rcvr[q])
+            for q in range(len(b.init))
+        ],
         "adopted": chosen,
     }
     return _State(x_new, ideal), info
 
 
-def state_probabilities(m: _Model, st: _State) -> tuple[F64, I64, F64]:
-    """KTAB ``pDist(-1)``: probability of each distinct position (own risk-aware
+def state_probabilities(m: _Model, st: _State) -> tuple[F64, I64, I64]:
+    """KTAB ``pDist(-1)``: the probability of each distinct position (own risk-aware
     utilities, the model's voting rule as in the 2017 reference runs; later KTAB
-    hard-codes ``Prop``), the representatives' indices, and per actor the probability
-    of the position it holds."""
+    hard-codes ``Prop``), the representatives' indices and, per actor, the index of the
+    representative whose probability it gets (``posProb``)."""
     p = m.params
-    reps, last = distinct_positions(st.x, p.position_tolerance)
+    reps, held = distinct_positions(st.x, p.position_tolerance)
     pu = scalar_pce(m.cap, st.own[:, reps], p.voting_rule, p.victory_prob_model, p.pce_model)
-    return pu, reps, pu[last]
+    return pu, reps, held
 
 
 # --------------------------------------------------------------------------- driver
@@ -862,21 +892,25 @@ def smp(
 ) -> ForecastResult:
     """Run KTAB's SMP on ``table`` until KTAB's stop rule (see the module docstring).
 
-    ``rounds`` are every state's positions on the 0–100 scale (the initial state first);
-    ``probabilities[t]`` is KTAB's printed "prob" vector of state ``t`` (each actor's
-    chance that the position it holds wins; actors sharing a position share it);
-    ``forecast`` is the probability-weighted mean of the final state's *distinct*
-    positions. ``extras``: ``modal`` (the most probable final position), ``risk`` (risk
-    attitudes per state), ``fractional_change`` (KTAB's stop ratio per step),
-    ``iterations``, ``converged`` (stopped by the ratio rather than ``max_iterations``),
-    ``challenges`` (per step: who challenged whom, with the challenger's probability of
-    winning and expected gain), ``adopted`` (per step: the bargain each actor adopted, as
-    ``[initiator, receiver]``), ``ideals`` (per state, only with accommodation),
-    ``params``, and ``seed`` for stochastic runs.
+    * ``rounds``: every state's positions on the 0–100 scale, the initial state first.
+    * ``probabilities[t]``: KTAB's printed "prob" vector of state ``t``, each actor's
+      chance that the position it holds wins (actors sharing a position share it, so the
+      vector can sum to more than 1; over distinct positions it sums to 1).
+    * ``forecast``: the probability-weighted mean of the final state's distinct positions.
+    * ``extras``: ``modal`` (the most probable final position); ``groups`` (per state,
+      the actor whose position stands for each actor's group of equal positions);
+      ``risk`` (risk attitudes per state); ``fractional_change`` (KTAB's stop ratio per
+      step); ``iterations``; ``converged`` (stopped by the ratio, not by
+      ``max_iterations``); ``challenges`` (per step: who challenged whom, the
+      challenger's probability of winning and its expected gain); ``proposals`` (per
+      step: the bargains proposed and the positions offered); ``adopted`` (per step:
+      each actor's bargain as ``[initiator, receiver]``, the status quo being
+      ``[actor, actor]``); ``ideals`` (per state; only with accommodation); ``params``;
+      and ``seed`` for stochastic runs.
 
     ``rng`` (or ``params.seed``) seeds the sampling of bargains under ``Stochastic``
-    transitions (``None``: fresh entropy, recorded); ``chooser`` overrides how each
-    actor's bargain is picked, e.g. to replay a logged run.
+    transitions (``None``: fresh entropy, recorded in ``extras``); ``chooser``
+    overrides how each actor's bargain is picked, e.g. to replay a logged run.
     """
     params = params or SmpParams()
     m = _model(table, params)
@@ -915,15 +949,18 @@ def smp(
             break
     names = table.actors
     probs: list[F64] = []
+    groups: list[dict[str, str]] = []
     for st in states:
-        pu, reps, per_actor = state_probabilities(m, st)
-        probs.append(per_actor)
+        pu, reps, held = state_probabilities(m, st)
+        probs.append(pu[held])
+        groups.append({a: names[reps[held[i]]] for i, a in enumerate(names)})
     final = states[-1]
     forecast = 100.0 * (pu @ final.x[reps])
     modal = 100.0 * final.x[reps[int(np.argmax(pu))]]
     rounds = [table.position.astype(float).copy()] + [100.0 * s.x for s in states[1:]]
     extras: dict[str, Any] = {
         "modal": [float(v) for v in modal],
+        "groups": groups,
         "risk": [{a: float(r) for a, r in zip(names, s.risk, strict=True)} for s in states],
         "fractional_change": fractional,
         "iterations": t,
@@ -932,6 +969,18 @@ def smp(
             [
                 {"actor": names[i], "target": names[j], "prob": pr, "gain": g}
                 for i, j, pr, g in info["challenges"]
+            ]
+            for info in infos
+        ],
+        "proposals": [
+            [
+                {
+                    "initiator": names[i],
+                    "receiver": names[j],
+                    "initiator_position": [float(v) for v in pi],
+                    "receiver_position": [float(v) for v in pj],
+                }
+                for i, j, pi, pj in info["proposals"]
             ]
             for info in infos
         ],
