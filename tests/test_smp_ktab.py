@@ -225,9 +225,10 @@ def test_dummy_fractional_changes(dummy_run, dummy_log: KtabLog) -> None:  # typ
     assert fmt(dummy_run.extras["fractional_change"], ".4f") == dummy_log.fractional
 
 
-def test_dummy_challenges_of_every_turn(dummy_run, dummy_log: KtabLog) -> None:  # type: ignore[no-untyped-def]
-    names = list(dummy_run.actors)
-    for t, printed in enumerate(dummy_log.challenges[:-1]):
+def _assert_challenges(run, log: KtabLog) -> None:  # type: ignore[no-untyped-def]
+    """Every turn's best challenge of every actor, as the log prints it."""
+    names = list(run.actors)
+    for t, printed in enumerate(log.challenges[:-1]):
         ours = {
             names.index(c["actor"]): (
                 names.index(c["target"]),
@@ -235,9 +236,13 @@ def test_dummy_challenges_of_every_turn(dummy_run, dummy_log: KtabLog) -> None: 
                 format(c["prob"], ".4f"),
                 format(c["gain"], "+.4f"),
             )
-            for c in dummy_run.extras["challenges"][t]
+            for c in run.extras["challenges"][t]
         }
         assert ours == printed, t
+
+
+def test_dummy_challenges_of_every_turn(dummy_run, dummy_log: KtabLog) -> None:  # type: ignore[no-untyped-def]
+    _assert_challenges(dummy_run, dummy_log)
     # the note's check: actor 0 targets actor 6 with P = 0.7643 and gain +0.0947
     assert dummy_log.challenges[0][0] == (6, "0.095", "0.7643", "+0.0947")
 
@@ -401,18 +406,7 @@ def test_example_positions_and_ideals_of_every_state(example_replay, example_log
 
 
 def test_example_challenges_of_every_turn(example_replay, example_log: KtabLog) -> None:  # type: ignore[no-untyped-def]
-    names = list(example_replay.actors)
-    for t, printed in enumerate(example_log.challenges[:-1]):
-        ours = {
-            names.index(c["actor"]): (
-                names.index(c["target"]),
-                format(c["gain"], ".3f"),
-                format(c["prob"], ".4f"),
-                format(c["gain"], "+.4f"),
-            )
-            for c in example_replay.extras["challenges"][t]
-        }
-        assert ours == printed, t
+    _assert_challenges(example_replay, example_log)
 
 
 def test_example_stochastic_runs_are_seeded(example_input: tuple[ActorTable, SmpParams]) -> None:

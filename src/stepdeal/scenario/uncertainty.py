@@ -337,28 +337,12 @@ def extract_uncertainty(
             ident = str(item.get("id", i))
             for field, val in list(item.items()):
                 key = (section, field)
-                if key in KEYED and isinstance(val, dict):
-                    val = dict(val)
-                    for who, x in list(val.items()):
-                        if _is_uncertain(x):
-                            point = _one(
-                                x,
-                                (section, i, field, who),
-                                (section, ident, field, str(who)),
-                                key,
-                                named,
-                                variables,
-                                targets,
-                                problems,
-                                used,
-                            )
-                            val[who] = point
-                    item[field] = val
-                elif _is_uncertain(val) and key in FIELD_RANGES:
-                    item[field] = _one(
-                        val,
-                        (section, i, field),
-                        (section, ident, field),
+
+                def point(x: Any, where: tuple[str | int, ...], path: tuple[str, ...]) -> Any:
+                    return _one(
+                        x,
+                        where,
+                        path,
                         key,
                         named,
                         variables,
@@ -366,6 +350,17 @@ def extract_uncertainty(
                         problems,
                         used,
                     )
+
+                if key in KEYED and isinstance(val, dict):
+                    val = dict(val)
+                    for who, x in list(val.items()):
+                        if _is_uncertain(x):
+                            val[who] = point(
+                                x, (section, i, field, who), (section, ident, field, str(who))
+                            )
+                    item[field] = val
+                elif _is_uncertain(val) and key in FIELD_RANGES:
+                    item[field] = point(val, (section, i, field), (section, ident, field))
             new_items.append(item)
         out[section] = new_items
     out.pop("uncertainties", None)
