@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -338,18 +339,15 @@ def extract_uncertainty(
             for field, val in list(item.items()):
                 key = (section, field)
 
-                def point(x: Any, where: tuple[str | int, ...], path: tuple[str, ...]) -> Any:
-                    return _one(
-                        x,
-                        where,
-                        path,
-                        key,
-                        named,
-                        variables,
-                        targets,
-                        problems,
-                        used,
-                    )
+                point = partial(
+                    _one,
+                    key=key,
+                    named=named,
+                    variables=variables,
+                    targets=targets,
+                    problems=problems,
+                    used=used,
+                )
 
                 if key in KEYED and isinstance(val, dict):
                     val = dict(val)
