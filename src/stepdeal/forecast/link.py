@@ -48,6 +48,8 @@ def table_from_scenario(s: Scenario) -> ActorTable:
 
 
 def _rule_text(rule: Any) -> str:
+    if isinstance(rule, dict):
+        rule = ConditionalVote.model_validate(rule)
     if isinstance(rule, ConditionalVote):
         return (
             f"{{if_verified_at_least: {rule.if_verified_at_least}, then: {rule.then}, "
@@ -92,9 +94,8 @@ def apply_links(s: Scenario, result: ForecastResult) -> tuple[Scenario, list[str
                 rule.model_dump(by_alias=True) if isinstance(rule, ConditionalVote) else rule
             )
             changes.append(
-                f"{link.power} {link.vote} vote: {_rule_text(old) if isinstance(old, str) else old}"
-                f" -> {_rule_text(rule)} ({link.stakeholder} at {p:.1f} on {link.dimension}; "
-                f"thresholds {lo:g}/{hi:g})"
+                f"{link.power} {link.vote} vote: {_rule_text(old)} -> {_rule_text(rule)} "
+                f"({link.stakeholder} at {p:.1f} on {link.dimension}; thresholds {lo:g}/{hi:g})"
             )
         else:
             assert isinstance(link, CostLink)
@@ -105,11 +106,13 @@ def apply_links(s: Scenario, result: ForecastResult) -> tuple[Scenario, list[str
             targets = (
                 [c["id"] for c in data["concerns"]] if link.concerns == "all" else link.concerns
             )
+            moved = 0
             for c in data["concerns"]:
                 if c["id"] in targets:
+                    moved += float(c["cost"]) != 0.0
                     c["cost"] = round(float(c["cost"]) * factor, 12)
             changes.append(
-                f"costs of {len(targets)} concern(s) x {factor:.4g} "
+                f"costs of {moved} concern(s) x {factor:.4g} "
                 f"({', '.join(link.stakeholders)} at {p:.1f} on {link.dimension}; "
                 f"factor {link.at_0:g} at 0 to {link.at_100:g} at 100)"
             )
