@@ -774,6 +774,37 @@ def forecast_cmd(
         out.print(f"wrote {plot}", highlight=False)
 
 
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[str, typer.Option("--host", help="address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="port")] = 8000,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="STEPDEAL_TOKEN",
+            help="require this bearer token (env STEPDEAL_TOKEN)",
+        ),
+    ] = None,
+) -> None:
+    """Start the local web API (OpenAPI schema at /docs). Binds to 127.0.0.1 by default."""
+    if host not in LOCAL_HOSTS and not token:
+        _fail(
+            [
+                f"--host {host} would expose the app beyond this machine without a token. "
+                "Fix: set --token (or STEPDEAL_TOKEN), or bind to 127.0.0.1"
+            ]
+        )
+    import uvicorn
+
+    from ..web.app import create_app
+
+    uvicorn.run(create_app(token), host=host, port=port, log_level="info")
+
+
 @app.command()
 def version() -> None:
     """Print the stepdeal version."""
