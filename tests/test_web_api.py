@@ -82,3 +82,27 @@ def test_token_is_required_when_set() -> None:
 def test_serve_refuses_public_host_without_token() -> None:
     res = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0"], env={"STEPDEAL_TOKEN": ""})
     assert res.exit_code == 2 and "Fix:" in res.output
+
+
+def test_save_reload_and_compare_a_saved_scenario(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    db = tmp_path / "app.db"
+    c = TestClient(create_app(db=db), raise_server_exceptions=False)
+    text = builtin_text("holdup-demo").replace("    cost: 25\n", "    cost: 2\n", 1)
+    r = c.post("/api/saved", json={"yaml": text})
+    assert r.status_code == 201
+    sid = r.json()["id"]
+    assert c.post("/api/saved", json={"yaml": "horizon: nope"}).status_code == 422
+    assert [s["id"] for s in c.get("/api/saved").json()] == [sid]
+    assert c.get(f"/api/saved/{sid}").json()["yaml"] == text
+    assert c.get("/api/saved/999").status_code == 404
+    ran = c.post("/api/compare", json={"saved": sid}).json()
+    direct = c.post("/api/compare", json={"yaml": text}).json()
+    for pid, r in ran.items():  # the same numbers (timings aside)
+        for key in ("resolved", "steps", "pressure", "expected_target_utility"):
+            assert r[key] == direct[pid][key], (pid, key)
+    # a fresh app on the same file (a restart) still has it, and migrations ran once
+    c2 = TestClient(create_app(db=db), raise_server_exceptions=False)
+    assert c2.get(f"/api/saved/{sid}").json()["name"] == "holdup-demo"
+    from stepdeal.web.store import MIGRATIONS, Store
+
+    assert Store(db).version == len(MIGRATIONS)

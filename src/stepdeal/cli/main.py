@@ -789,6 +789,10 @@ def serve_cmd(
             help="require this bearer token (env STEPDEAL_TOKEN)",
         ),
     ] = None,
+    db: Annotated[
+        Path | None,
+        typer.Option("--db", help="SQLite file of saved scenarios (default: user data folder)"),
+    ] = None,
 ) -> None:
     """Start the local web API (OpenAPI schema at /docs). Binds to 127.0.0.1 by default."""
     if host not in LOCAL_HOSTS and not token:
@@ -802,7 +806,7 @@ def serve_cmd(
 
     from ..web.app import create_app
 
-    uvicorn.run(create_app(token), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(token, db), host=host, port=port, log_level="info")
 
 
 @app.command()

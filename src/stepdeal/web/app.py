@@ -14,6 +14,7 @@ carry ``Authorization: Bearer <token>``.
 from __future__ import annotations
 
 import hmac
+from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request
@@ -23,15 +24,21 @@ from pydantic import BaseModel, Field
 from .. import __version__
 from ..scenario import Scenario, ScenarioError, builtin_names, load_scenario, parse_scenario
 from ..scenario.loader import builtin_text
+from .store import Store
 
 MAX_BODY = 1_000_000  # bytes: a scenario file is a few tens of kB
 
 
 class Source(BaseModel):
-    """A scenario: a built-in ``name`` or ``yaml`` text (exactly one)."""
+    """A scenario: a built-in ``name``, ``yaml`` text or a ``saved`` id (exactly one)."""
 
     name: str | None = Field(None, description="a built-in scenario name")
     yaml: str | None = Field(None, description="scenario YAML text", max_length=MAX_BODY)
+    saved: int | None = Field(None, description="id of a saved scenario")
+
+
+class SaveRequest(BaseModel):
+    yaml: str = Field(description="scenario YAML text", max_length=MAX_BODY)
 
 
 class CompareRequest(Source):
@@ -61,9 +68,26 @@ def _problem(message: str, fix: str, path: str = "", line: int | None = None) ->
     return {"line": line, "path": path, "message": message, "fix": fix}
 
 
-def _scenario(src: Source) -> Scenario:
-    if (src.name is None) == (src.yaml is None):
-        raise ApiError(422, [_problem("give exactly one of name and yaml", "send name or yaml")])
+def _parse(text: str) -> Scenario:
+    try:
+        return parse_scenario(text, "request")
+    except ScenarioError as exc:
+        raise ApiError(
+            422, [_problem(p.message, p.fix, p.path, p.line) for p in exc.problems]
+        ) from None
+
+
+def _scenario(src: Source, store: Any = None) -> Scenario:
+    given = [x is not None for x in (src.name, src.yaml, src.saved)]
+    if sum(given) != 1:
+        raise ApiError(
+            422, [_problem("give exactly one of name, yaml and saved", "send one of them")]
+        )
+    if src.saved is not None:
+        row = None if store is None else store.get(src.saved)
+        if row is None:
+            raise ApiError(404, [_problem(f"no saved scenario {src.saved}", "see /api/saved")])
+        return _parse(str(row["yaml"]))
     if src.name is not None:
         if src.name not in builtin_names():
             raise ApiError(
@@ -72,12 +96,7 @@ def _scenario(src: Source) -> Scenario:
             )
         return load_scenario(src.name)
     assert src.yaml is not None
-    try:
-        return parse_scenario(src.yaml, "request")
-    except ScenarioError as exc:
-        raise ApiError(
-            422, [_problem(p.message, p.fix, p.path, p.line) for p in exc.problems]
-        ) from None
+    return _parse(src.yaml)
 
 
 def _policy(s: Scenario, policy: str | None) -> str:
@@ -89,8 +108,17 @@ def _policy(s: Scenario, policy: str | None) -> str:
     return policy
 
 
-def create_app(token: str | None = None) -> FastAPI:
-    """The app; with ``token``, every ``/api`` request needs ``Authorization: Bearer token``."""
+def create_app(token: str | None = None, db: Path | None = None) -> FastAPI:
+    """The app; with ``token``, every ``/api`` request needs ``Authorization: Bearer token``.
+    Saved scenarios go to the SQLite database ``db`` (default: the user's data folder),
+    opened on first use."""
+    stores: list[Store] = []
+
+    def store() -> Store:
+        if not stores:
+            stores.append(Store(db))
+        return stores[0]
+
     app = FastAPI(
         title="stepdeal",
         version=__version__,
@@ -140,9 +168,25 @@ def create_app(token: str | None = None) -> FastAPI:
             raise ApiError(404, [_problem(f"no built-in scenario {name!r}", "see /api/scenarios")])
         return {"name": name, "yaml": builtin_text(name)}
 
+    @app.post("/api/saved", status_code=201)
+    def save(req: SaveRequest) -> dict[str, Any]:
+        s = _parse(req.yaml)  # only valid scenarios are saved
+        return {"id": store().save(s.name, req.yaml), "name": s.name}
+
+    @app.get("/api/saved")
+    def saved() -> list[dict[str, Any]]:
+        return store().list()
+
+    @app.get("/api/saved/{sid}")
+    def saved_one(sid: int) -> dict[str, Any]:
+        row = store().get(sid)
+        if row is None:
+            raise ApiError(404, [_problem(f"no saved scenario {sid}", "see /api/saved")])
+        return row
+
     @app.post("/api/validate")
     def validate(src: Source) -> dict[str, Any]:
-        s = _scenario(src)
+        s = _scenario(src, store() if src.saved is not None else None)
         return {
             "ok": True,
             "name": s.name,
@@ -156,7 +200,7 @@ def create_app(token: str | None = None) -> FastAPI:
     def compare_(req: CompareRequest) -> dict[str, Any]:
         from ..api import compare
 
-        s = _scenario(req)
+        s = _scenario(req, store() if req.saved is not None else None)
         return {pid: r.to_dict() for pid, r in compare(s, rng=req.seed).items()}
 
     @app.post("/api/check")
@@ -164,7 +208,7 @@ def create_app(token: str | None = None) -> FastAPI:
         from ..api import run
         from ..solve.check import check
 
-        s = _scenario(req)
+        s = _scenario(req, store() if req.saved is not None else None)
         r = run(s, _policy(s, req.policy), "optimal", req.seed)
         assert r.solution is not None
         return check(r.solution, r.timeline).to_dict()
@@ -173,7 +217,7 @@ def create_app(token: str | None = None) -> FastAPI:
     def design_(req: DesignRequest) -> dict[str, Any]:
         from ..solve.design import DesignRefused, design
 
-        s = _scenario(req)
+        s = _scenario(req, store() if req.saved is not None else None)
         try:
             result = design(s, req.objective, req.seed)
         except DesignRefused as exc:
@@ -187,7 +231,7 @@ def create_app(token: str | None = None) -> FastAPI:
         from ..forecast.link import table_from_scenario
         from ..forecast.run import run_model
 
-        s = _scenario(req)
+        s = _scenario(req, store() if req.saved is not None else None)
         return run_model(table_from_scenario(s), req.model).to_dict()
 
     return app
