@@ -110,7 +110,7 @@ def test_random_designs_round_trip_through_policies(d: dict[str, Any], rnd: Any)
     game = compile_game(_with_policy(s, policy), DESIGN_ID)
     full = solve_best_response(game)
     assert _close(full.value, float(chain.value[0]))
-    probs = _p_resolved(game, order, relief, space)
+    probs = _p_resolved(game, order)
     assert _close(float(probs.sum()), float(chain.expected_resolved[0]))
 
 
@@ -127,7 +127,7 @@ def _reference_design(s: Scenario) -> tuple[float, float]:
             )
             game = compile_game(_with_policy(s, _policy_dict(space, o, relief, "")), DESIGN_ID)
             full = solve_best_response(game)
-            count = float(_p_resolved(game, o, relief, space).sum())
+            count = float(_p_resolved(game, o, full).sum())
             key = (round(count, 9), sum(full.power_value.values()))
             best = max(best, key)
     return best

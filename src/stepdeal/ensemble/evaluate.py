@@ -55,25 +55,33 @@ def params_for(game: Game, space: UncertaintySpace, values: F64) -> BatchParams:
 
 
 def invalid_draws(game: Game, P: BatchParams) -> list[str | None]:
-    """Per sample: why its parameters are invalid, or ``None``."""
-    out: list[str | None] = []
-    for s in range(P.size):
-        why = None
-        for name in P.__dataclass_fields__:
-            if not np.isfinite(getattr(P, name)[s]).all():
-                why = f"{name} is not a finite number"
-                break
-        if why is None:
-            bad_v = np.flatnonzero((P.verify[s] < 0) | (P.verify[s] > 1))
-            bad_c = np.flatnonzero((P.curtail[s] < 0) | (P.curtail[s] > 1))
-            d = np.concatenate([[P.target_discount[s]], P.power_discount[s]])
-            if bad_v.size:
-                why = f"verify of {game.concern_ids[bad_v[0]]} is {P.verify[s, bad_v[0]]:g}"
-            elif bad_c.size:
-                why = f"curtail of {game.measure_ids[bad_c[0]]} is {P.curtail[s, bad_c[0]]:g}"
-            elif ((d <= 0) | (d >= 1)).any():
-                why = "a discount is outside (0, 1)"
-        out.append(why)
+    """Per sample: why its parameters are invalid (the first reason found), or ``None``.
+
+    Checked in order: every parameter finite, verify and curtail in [0, 1], discounts
+    in (0, 1); vectorised over the samples.
+    """
+    checks: list[tuple[Any, Any]] = []  # (mask per sample, reason or reason(s))
+    for name in P.__dataclass_fields__:
+        arr = getattr(P, name).reshape(P.size, -1)
+        checks.append((~np.isfinite(arr).all(axis=1), f"{name} is not a finite number"))
+    for arr, ids, what in (
+        (P.verify, game.concern_ids, "verify"),
+        (P.curtail, game.measure_ids, "curtail"),
+    ):
+        bad = (arr < 0) | (arr > 1)
+        first = bad.argmax(axis=1)
+        checks.append(
+            (
+                bad.any(axis=1),
+                lambda s, a=arr, f=first, i=ids, w=what: f"{w} of {i[f[s]]} is {a[s, f[s]]:g}",
+            )
+        )
+    d = np.column_stack([P.target_discount, P.power_discount])
+    checks.append((((d <= 0) | (d >= 1)).any(axis=1), "a discount is outside (0, 1)"))
+    out: list[str | None] = [None] * P.size
+    for mask, why in reversed(checks):  # earlier checks overwrite later ones
+        for s in np.flatnonzero(mask):
+            out[s] = why(s) if callable(why) else why
     return out
 
 

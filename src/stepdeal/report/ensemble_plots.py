@@ -159,24 +159,19 @@ def sobol_figure(sobol_df: pd.DataFrame, title: str) -> Figure:
     fig = Figure(figsize=(7.5, max(2.6, 0.45 * len(df) + 1.5)), layout="constrained")
     ax = fig.add_subplot()
     err = {"elinewidth": 1.0, "capsize": 2.5}
-    ax.barh(
-        y + h / 2,
-        df["ST"],
-        height=h,
-        xerr=df["ST_conf"],
-        color=C_ST,
-        label="ST (total)",
-        error_kw=err,
-    )
-    ax.barh(
-        y - h / 2,
-        df["S1"],
-        height=h,
-        xerr=df["S1_conf"],
-        color=C_S1,
-        label="S1 (first order)",
-        error_kw=err,
-    )
+    for shift, col, color, label in (
+        (h / 2, "ST", C_ST, "ST (total)"),
+        (-h / 2, "S1", C_S1, "S1 (first order)"),
+    ):
+        ax.barh(
+            y + shift,
+            df[col],
+            height=h,
+            xerr=df[f"{col}_conf"],
+            color=color,
+            label=label,
+            error_kw=err,
+        )
     ax.set_yticks(y, [str(n) for n in df["name"]], fontsize=SMALL)
     ax.axvline(0.0, color="black", linewidth=0.8)
     ax.set_xlabel("Sobol index (share of the outcome's variance, unitless)", fontsize=FONT)

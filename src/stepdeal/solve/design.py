@@ -57,7 +57,7 @@ import numpy as np
 
 from ..mechanisms.game import ACTIVE, CURTAILED, F64, I64, Game, compile_game
 from ..scenario import Scenario
-from .best_response import solve_best_response
+from .best_response import BestResponse, solve_best_response
 from .chain import (
     CURTAIL,
     FREEZE,
@@ -498,9 +498,10 @@ def _policy_dict(space: _Space, order: I64, relief: np.ndarray, note: str) -> di
     }
 
 
-def _p_resolved(game: Game, order: I64, relief: np.ndarray, space: _Space) -> F64:
+def _p_resolved(game: Game, order: I64, solution: BestResponse | None = None) -> F64:
     """Probability that the step at each position is verified by the horizon."""
-    p: F64 = path_outcomes(solve_best_response(game)).p_verified[order]
+    sol = solve_best_response(game) if solution is None else solution
+    p: F64 = path_outcomes(sol).p_verified[order]
     return p
 
 
@@ -554,7 +555,7 @@ def design(
         raise RuntimeError(  # an internal inconsistency, never a user error
             f"chain solver {float(sol.value[0])} != full solver {full.value} on the design"
         )
-    probs = _p_resolved(game, order, relief, space)
+    probs = _p_resolved(game, order, full)  # reuses the full solve above
     ids = game.concern_ids
     resolved = [ids[int(order[i])] for i in range(space.n) if probs[i] >= 0.5]
     primary = float(p[0])
