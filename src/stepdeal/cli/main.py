@@ -794,7 +794,9 @@ def serve_cmd(
         typer.Option("--db", help="SQLite file of saved scenarios (default: user data folder)"),
     ] = None,
 ) -> None:
-    """Start the local web API (OpenAPI schema at /docs). Binds to 127.0.0.1 by default."""
+    """Start the local web app: pages at /, JSON API under /api, OpenAPI at /openapi.json.
+
+    Binds to 127.0.0.1 by default; a non-local host needs a token."""
     if host not in LOCAL_HOSTS and not token:
         _fail(
             [
@@ -806,7 +808,11 @@ def serve_cmd(
 
     from ..web.app import create_app
 
-    uvicorn.run(create_app(token, db), host=host, port=port, log_level="info")
+    local = host in LOCAL_HOSTS
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{port}/" + (f"#token={token}" if token else "")
+    err.print(f"stepdeal {__version__}: open {url} in a browser (Ctrl+C stops)", markup=False)
+    uvicorn.run(create_app(token, db, local_only=local), host=host, port=port, log_level="info")
 
 
 @app.command()
