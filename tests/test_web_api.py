@@ -288,3 +288,37 @@ def test_static_files_and_no_paths_from_requests(client: TestClient) -> None:
     for bad in ("/static/..%2Fapp.py", "/static/%2E%2E/store.py", "/static/nope.js"):
         assert client.get(bad).status_code == 404
     assert json.loads(client.get("/openapi.json").text)["info"]["title"] == "stepdeal"
+
+
+def test_serve_command_starts_the_app(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cmd = [sys.executable, "-m", "stepdeal", "serve", "--port", str(port)]
+    cmd += ["--db", str(tmp_path / "s.db")]
+    proc = subprocess.Popen(
+        cmd, stderr=subprocess.PIPE, env={**os.environ, "STEPDEAL_TOKEN": ""}, text=True
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                with urllib.request.urlopen(f"{base}/api/version", timeout=1) as r:
+                    assert json.loads(r.read())["version"]
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("stepdeal serve did not answer")
+        with urllib.request.urlopen(f"{base}/", timeout=5) as r:
+            assert "stepdeal" in r.read().decode()
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    assert f"open http://127.0.0.1:{port}/" in err
