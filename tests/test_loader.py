@@ -128,3 +128,15 @@ def test_schema_is_json_and_names_contract_keys() -> None:
         "votes",
     ):
         assert key in schema["properties"]
+
+
+def test_hash_ignores_fields_at_their_defaults() -> None:
+    import yaml
+
+    from stepdeal.scenario import parse_scenario, scenario_hash
+
+    s = load_scenario("holdup-demo")
+    explicit = yaml.safe_dump(s.model_dump(mode="json", by_alias=True))  # every default spelt out
+    assert scenario_hash(parse_scenario(explicit, "explicit")) == scenario_hash(s)
+    changed = explicit.replace("horizon: 24", "horizon: 23")
+    assert scenario_hash(parse_scenario(changed, "changed")) != scenario_hash(s)

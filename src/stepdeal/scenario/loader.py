@@ -311,8 +311,12 @@ def load_scenario(ref: str | Path) -> Scenario:
 
 
 def scenario_hash(scenario: Scenario) -> str:
-    """Stable SHA-256 of the validated content (independent of YAML formatting)."""
-    payload = json.dumps(scenario.model_dump(mode="json", by_alias=True), sort_keys=True)
+    """Stable SHA-256 of the validated content (independent of YAML formatting).
+
+    Fields at their defaults are left out, so adding an optional field to the format
+    does not change the hash of existing scenarios."""
+    data = scenario.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    payload = json.dumps(data, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from .history import History
 from .uncertainty import Dist, UncertaintySpace
 
 Identifier = Annotated[
@@ -301,6 +302,9 @@ class Scenario(Documented):
         default_factory=list,
         description="named uncertainties; fields refer to them with {uncertainty: id, scale: x}",
     )
+    history: History | None = Field(
+        None, description="the observed record of a real case, for `stepdeal backtest`"
+    )
     _space: UncertaintySpace | None = PrivateAttr(default=None)
 
     @property
@@ -492,6 +496,67 @@ def cross_check(s: Scenario) -> list[CrossReferenceProblem]:
             )
     if s.stakeholders is not None:
         out += _stakeholder_problems(s, powers, set(concerns))
+    if s.history is not None:
+        out += _history_problems(s, set(concerns), set(measures))
+    return out
+
+
+def _history_problems(
+    s: Scenario, concerns: set[str], measures: set[str]
+) -> list[CrossReferenceProblem]:
+    P = CrossReferenceProblem
+    h = s.history
+    assert h is not None
+    out: list[CrossReferenceProblem] = []
+    ids = [p.id for p in s.policies]
+    if h.policy not in ids:
+        out.append(
+            P(("history", "policy"), f"no policy {h.policy!r}", f"use one of {', '.join(ids)}")
+        )
+    named: list[tuple[tuple[str | int, ...], str | None, set[str], str]] = []
+    named += [
+        (("history", "steps", i, "concern"), x.concern, concerns, "concern")
+        for i, x in enumerate(h.steps)
+    ]
+    named += [
+        (("history", "reversals", i, "concern"), x.concern, concerns, "concern")
+        for i, x in enumerate(h.reversals)
+    ]
+    named += [
+        (("history", "relief", i, "measure"), x.measure, measures, "measure")
+        for i, x in enumerate(h.relief)
+    ]
+    for key in ("stalled", "broke_down"):
+        end = getattr(h, key)
+        if end is not None:
+            named.append((("history", key, "concern"), end.concern, concerns, "concern"))
+    for path, ident, known, what in named:
+        if ident is not None and ident not in known:
+            out.append(P(path, f"no {what} {ident!r}", f"use one of {', '.join(sorted(known))}"))
+    periods: list[tuple[tuple[str | int, ...], int | None]] = []
+    for i, st in enumerate(h.steps):
+        periods += [
+            (("history", "steps", i, "taken"), st.taken),
+            (("history", "steps", i, "verified"), st.verified),
+        ]
+        if st.taken is not None and st.verified is not None and st.verified < st.taken:
+            out.append(
+                P(
+                    ("history", "steps", i, "verified"),
+                    "verified before it was taken",
+                    "give a verified period at or after taken",
+                )
+            )
+    periods += [(("history", "relief", i, "period"), x.period) for i, x in enumerate(h.relief)]
+    for path, t in periods:
+        if t is not None and t >= s.horizon:
+            out.append(
+                P(
+                    path,
+                    f"period {t} is beyond the horizon ({s.horizon} {s.period}s)",
+                    "raise horizon or correct the period",
+                )
+            )
     return out
 
 
