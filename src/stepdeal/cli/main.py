@@ -777,6 +777,62 @@ def forecast_cmd(
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
+@app.command("backtest")
+def backtest_cmd(
+    case: Annotated[
+        str | None, typer.Argument(help="a case scenario (built-in name or file)")
+    ] = None,
+    all_cases: Annotated[
+        bool, typer.Option("--all", help="every built-in scenario with a history block")
+    ] = False,
+    n: Annotated[
+        int, typer.Option("-n", min=0, help="samples for the sensitivity share (0: skip)")
+    ] = 200,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="seed (a whole number ≥ 0)")] = 0,
+    json_out: JsonOpt = False,
+) -> None:
+    """The model's equilibrium prediction for a real case next to what happened."""
+    from ..backtest import NoHistory, backtest
+    from ..report.backtest_view import backtest_tables
+
+    if all_cases == (case is not None):
+        _fail(["give a CASE or --all (not both). Fix: e.g. `stepdeal backtest jpoa-2013`"])
+    refs = (
+        [case]
+        if case is not None
+        else [name for name in builtin_names() if load_scenario(name).history is not None]
+    )
+    if not refs:
+        _fail(["no built-in scenario has a history block. Fix: give a CASE file"])
+    results = []
+    for ref in refs:
+        s = _load(ref)
+        try:
+            with _refusals(ref):
+                results.append(backtest(s, n, seed).to_dict())
+        except NoHistory as exc:
+            _fail([f"{ref}: {exc}"])
+        except ValueError as exc:
+            _fail([f"{ref}: {exc}"])
+    if json_out:
+        _print_json(results[0] if case is not None else {"cases": results})
+        return
+    for d in results:
+        for renderable in backtest_tables(d):
+            out.print(renderable)
+        out.print(d["explanation"], highlight=False, markup=False)
+        out.print()
+    if len(results) > 1:
+        summary = Table(title="Back-tests")
+        for col in ("case", "policy", "verdict", "samples matching"):
+            summary.add_column(col)
+        for d in results:
+            sens = d["sensitivity"]
+            share = "—" if not sens else f"{100 * sens['share']['matches']:.0f}%"
+            summary.add_row(d["case"], d["policy"], d["verdict"], share)
+        out.print(summary)
+
+
 @app.command("serve")
 def serve_cmd(
     host: Annotated[str, typer.Option("--host", help="address to bind")] = "127.0.0.1",
