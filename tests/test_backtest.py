@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from scipy.stats import kendalltau
-
-from stepdeal.backtest import NoHistory, Prediction, backtest, kendall_tau, score
+from stepdeal.backtest import NoHistory, Prediction, backtest, score
 from stepdeal.scenario import load_scenario, parse_scenario
 from stepdeal.scenario.history import History
 from stepdeal.scenario.loader import builtin_text
@@ -30,20 +26,13 @@ def _case(extra: str = HISTORY) -> str:
     return builtin_text("holdup-demo") + extra
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.permutations(list(range(7))), st.permutations(list(range(7))))
-def test_kendall_tau_equals_scipy_without_ties(a: list[int], b: list[int]) -> None:
-    assert kendall_tau([float(x) for x in a], [float(x) for x in b]) == pytest.approx(
-        kendalltau(a, b).statistic
-    )
-
-
 def test_a_case_the_model_reproduces_matches() -> None:
     s = parse_scenario(_case(), "case")
     r = backtest(s, n=0)
     assert r.score.verdict == "matches", r.score.to_dict()
     rows = {x["concern"]: x for x in r.rows()}
-    assert rows["c"]["p_verified"] == 0.0 and rows["b"]["observed_verified"] == 1
+    assert rows["c"]["p_verified_at_horizon"] == 0.0 and rows["b"]["observed_verified"] == 1
+    assert rows["b"]["median_first_verified"] == 1.0 and rows["c"]["median_first_verified"] is None
     d = r.to_dict()
     assert d["verdict"] == "matches" and "stops" in d["explanation"]
     assert d["sensitivity"] is None  # holdup-demo has no uncertainties
@@ -64,7 +53,7 @@ def test_wrong_order_and_missing_steps_lower_the_verdict() -> None:
     sc = score(h, pred)
     crit = {c.name: c for c in sc.criteria}
     assert crit["steps"].matches and not crit["order"].matches and not crit["timing"].matches
-    assert sc.verdict == "partly matches"
+    assert sc.verdict == "does not match"  # 1 of 3 applicable criteria
     far = Prediction({"a": 0.0, "b": 0.0, "c": 1.0}, {"a": 24.0, "b": 24.0, "c": 0.0})
     assert score(h, far).verdict == "does not match"
 
@@ -99,6 +88,10 @@ history:
     - {concern: ebw-detonators, taken: 0, verified: 1}
     - {concern: procurement-material, taken: 2, verified: 3}
     - {concern: programme-structure, taken: 5, verified: 6}
+  relief:
+    - {measure: unsc-1929, action: curtail, period: 1}
+    - {measure: us-cisada, action: curtail, period: 3}
+    - {measure: eu-oil-gas-2010, action: curtail, period: 6}
 """
     r = backtest(parse_scenario(text, "iran"), n=16, seed=1)
     assert r.score.verdict == "matches"

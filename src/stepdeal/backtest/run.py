@@ -3,16 +3,16 @@
 For a scenario with a ``history:`` block, :func:`backtest`
 
 1. predicts the played policy at the point scenario (every uncertainty at its
-   median): P(verified by the horizon) and expected period per concern from the
-   exact solver, and the measure changes and reversals on the simulated
-   equilibrium path (verification seed ``seed``);
+   median): P(verified at the horizon) per concern from the exact solver, and first
+   verifications, measure changes and reversals on ``k`` simulated equilibrium paths
+   (verification draws from ``SeedSequence(seed)``);
 2. scores it against the record (:mod:`.score`) for a verdict;
 3. re-scores it once per *fitted* parameter with that parameter put back to its
    sourced value (a leave-one-out check of the fit);
 4. with uncertainties, solves ``n`` Latin-hypercube samples and reports the share of
-   samples whose prediction gives each verdict (steps, order, timing and stall
-   criteria; relief and reversals need a simulated path and are scored at the point
-   only).
+   samples whose prediction gives each verdict on the criteria the exact solver
+   gives without simulation (steps, order by expected period, stall; timing,
+   breakdown, relief and reversals need simulated paths and are scored at the point).
 """
 
 from __future__ import annotations
@@ -23,12 +23,15 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from ..api import run
 from ..ensemble.evaluate import evaluate
 from ..ensemble.sampling import make_design
+from ..mechanisms.game import compile_game
 from ..scenario import Scenario
 from ..scenario.history import History
-from .score import Prediction, Score, observed_verified, score
+from ..sim import simulate
+from ..solve import Optimal, solve_best_response
+from ..solve.explain import explain_stall
+from .score import Paths, Prediction, Score, action_of, score
 
 
 class NoHistory(ValueError):
@@ -50,8 +53,62 @@ def _prediction_rows(frame: Any, concerns: list[str]) -> list[Prediction]:
     return out
 
 
-def predict(s: Scenario, policy: str, seed: int = 0) -> tuple[Prediction, dict[str, Any]]:
-    """The point prediction for ``policy`` and the simulated run it comes with."""
+def simulate_paths(s: Scenario, policy: str, k: int, seed: int) -> tuple[Paths, dict[str, Any]]:
+    """``k`` equilibrium paths of ``policy`` (one solve; verification draws from
+    ``SeedSequence(seed)``) and the first path's ``run --json`` object."""
+    game = compile_game(s, policy)
+    solution = solve_best_response(game)
+    strat = Optimal(game, solution)
+    oracle = solution.vote_oracle if game.has_strategic else None
+    concerns = [c.id for c in s.concerns]
+    first: dict[str, list[int | None]] = {c: [] for c in concerns}
+    rev_periods: dict[str, list[int]] = {c: [] for c in concerns}
+    rev_count = dict.fromkeys(concerns, 0)
+    relief: dict[tuple[str, str], int] = {}
+    broke = 0
+    shown: dict[str, Any] = {}
+    for i, child in enumerate(np.random.SeedSequence(seed).spawn(k)):
+        tl = simulate(game, strat, np.random.default_rng(child), oracle)
+        if i == 0:
+            tl.extras["why"] = explain_stall(solution, tl)
+            shown = tl.to_dict()
+        seen_first: dict[str, int] = {}
+        seen_rev: dict[str, int] = {}
+        pairs: set[tuple[str, str]] = set()
+        for e in tl.events:
+            if e.kind == "verified":
+                seen_first.setdefault(e.data["concern"], e.t)
+            elif e.kind == "reversed":
+                seen_rev.setdefault(e.data["concern"], e.t)
+            elif e.kind == "status":
+                act = action_of(str(e.data["before"]), str(e.data["after"]))
+                if act is not None:
+                    pairs.add((str(e.data["measure"]), act))
+        for c in concerns:
+            first[c].append(seen_first.get(c))
+            if c in seen_rev:
+                rev_count[c] += 1
+                rev_periods[c].append(seen_rev[c])
+        for pair in pairs:
+            relief[pair] = relief.get(pair, 0) + 1
+        if seen_rev or any(a == "snapback" for _, a in pairs):
+            broke += 1
+    paths = Paths(
+        k,
+        first,
+        {pair: n / k for pair, n in relief.items()},
+        {c: n / k for c, n in rev_count.items()},
+        rev_periods,
+        broke / k,
+    )
+    return paths, shown
+
+
+def predict(
+    s: Scenario, policy: str, seed: int = 0, k: int = 100
+) -> tuple[Prediction, dict[str, Any]]:
+    """The point prediction for ``policy``: exact end-of-horizon probabilities and ``k``
+    simulated paths; also the first path's ``run --json`` object."""
     concerns = [c.id for c in s.concerns]
     space = s.uncertainty
     values = space.medians()[None, :] if space.dimension else np.zeros((1, 0))
@@ -59,14 +116,8 @@ def predict(s: Scenario, policy: str, seed: int = 0) -> tuple[Prediction, dict[s
     if not bool(frame["ok"].iloc[0]):
         raise ValueError(f"the model could not be solved: {frame['error'].iloc[0]}")
     (base,) = _prediction_rows(frame, concerns)
-    r = run(s, policy, "optimal", seed)
-    relief = set()
-    for e in r.timeline.events:
-        if e.kind == "status" and e.data["after"] != e.data["before"]:
-            relief.add((str(e.data["measure"]), str(e.data["after"])))
-    reversals = frozenset(x["concern"] for x in r.timeline.reversals())
-    pred = Prediction(base.p_verified, base.periods, frozenset(relief), reversals)
-    return pred, r.to_dict()
+    paths, shown = simulate_paths(s, policy, k, seed)
+    return Prediction(base.p_verified, base.periods, paths), shown
 
 
 def _with_value(s: Scenario, path: str, value: float) -> Scenario:
@@ -108,51 +159,65 @@ class BacktestResult:
     sensitivity: dict[str, Any] | None = None
 
     def rows(self) -> list[dict[str, Any]]:
-        """Per concern: observed taken and verified periods, predicted P and period."""
+        """Per concern: what history recorded next to what the model predicts."""
         obs = {st.concern: st for st in self.history.steps}
+        rev = {r.concern: r.period for r in self.history.reversals}
+        paths = self.prediction.paths
         out = []
         for c in self.scenario.concerns:
             st = obs.get(c.id)
-            out.append(
-                {
-                    "concern": c.id,
-                    "observed_taken": None if st is None else st.taken,
-                    "observed_verified": None if st is None else st.verified,
-                    "observed_date": None if st is None else st.date,
-                    "p_verified": round(self.prediction.p_verified[c.id], 6),
-                    "expected_period": round(self.prediction.periods[c.id], 6),
-                }
-            )
+            row: dict[str, Any] = {
+                "concern": c.id,
+                "observed_taken": None if st is None else st.taken,
+                "observed_verified": None if st is None else st.verified,
+                "observed_reversed": rev.get(c.id),
+                "observed_date": None if st is None else st.date,
+                "p_verified_at_horizon": round(self.prediction.p_verified[c.id], 6),
+            }
+            if paths is not None:
+                row["median_first_verified"] = paths.median_first(c.id)
+                row["p_reversed"] = round(paths.reversed_share.get(c.id, 0.0), 6)
+            out.append(row)
         return out
 
     def provenance(self) -> dict[str, list[str]]:
-        """Which entities rest on sources and which on stated assumptions only."""
+        """Which entities rest on sources, on sources and stated assumptions, or on
+        assumptions only (an entity whose note says ASSUMPTION counts as the second)."""
         sourced: list[str] = []
+        mixed: list[str] = []
         assumed: list[str] = []
         for group in ("actors", "concerns", "measures"):
             for item in getattr(self.scenario, group):
-                (sourced if item.sources else assumed).append(f"{group}.{item.id}")
-        return {"sourced": sourced, "assumption": assumed}
+                says = "assumption" in (item.note or "").lower()
+                name = f"{group}.{item.id}"
+                if not item.sources:
+                    assumed.append(name)
+                else:
+                    (mixed if says else sourced).append(name)
+        return {"sourced": sourced, "sourced_and_assumed": mixed, "assumption": assumed}
 
     def explanation(self) -> str:
         """A plain-language account of the verdict."""
         s, h = self.scenario, self.history
-        obs = observed_verified(h)
-        parts = [f"History: {h.summary.strip()}"]
-        pred = self.prediction
-        if pred.verified:
-            first = pred.order
+        parts = [f"History: {' '.join(h.summary.split())}"]
+        order = self.prediction.order
+        if order:
             parts.append(
-                f"The model ({h.policy}) predicts {len(first)} of {len(s.concerns)} concerns "
-                f"verified, in the order {', '.join(first)}."
+                f"The model ({h.policy}) first verifies {len(order)} of {len(s.concerns)} "
+                f"concerns on most paths, in the order {', '.join(order)}."
             )
         else:
             parts.append(f"The model ({h.policy}) predicts no concern verified.")
+        paths = self.prediction.paths
+        if paths is not None:
+            rev = sorted(c for c, v in paths.reversed_share.items() if v >= 0.5)
+            if rev:
+                parts.append(f"On most paths the target later reverses {', '.join(rev)}.")
         why = self.run.get("why") or {}
         if why.get("stalled"):
             parts.append(
-                f"On the simulated path the target stops in {s.period} {why.get('period')}: "
-                "no further step pays for itself against waiting under this policy."
+                f"On the first simulated path the target stops in {s.period} "
+                f"{why.get('period')}: no further step pays for itself against waiting."
             )
         fails = [c for c in self.score.criteria if c.applicable and not c.matches]
         if fails:
@@ -162,13 +227,12 @@ class BacktestResult:
                 + "."
             )
         else:
-            parts.append(
-                f"It agrees with history on every criterion compared "
-                f"({len(obs)} verified steps observed)."
-            )
+            parts.append("It agrees with history on every criterion that applies.")
         return " ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
+        paths = self.prediction.paths
+        relief = {} if paths is None else paths.relief
         return {
             "case": self.scenario.name,
             "title": self.scenario.title,
@@ -176,11 +240,16 @@ class BacktestResult:
             "unit": self.scenario.unit,
             "period": self.scenario.period,
             "start": self.scenario.start,
+            "tolerance": self.history.tolerance,
+            "paths": None if paths is None else paths.k,
             "verdict": self.score.verdict,
             "explanation": self.explanation(),
             "criteria": self.score.to_dict()["criteria"],
             "concerns": self.rows(),
-            "predicted_relief": sorted(f"{m}->{st}" for m, st in (self.prediction.relief or ())),
+            "predicted_relief": [
+                {"measure": m, "action": a, "share_of_paths": round(v, 6)}
+                for (m, a), v in sorted(relief.items())
+            ],
             "observed_relief": [
                 {"measure": r.measure, "action": r.action, "period": r.period, "date": r.date}
                 for r in self.history.relief
@@ -191,8 +260,9 @@ class BacktestResult:
         }
 
 
-def backtest(s: Scenario, n: int = 200, seed: int = 0) -> BacktestResult:
-    """Back-test case ``s`` (see the module docstring); ``n = 0`` skips the ensemble."""
+def backtest(s: Scenario, n: int = 200, seed: int = 0, k: int = 100) -> BacktestResult:
+    """Back-test case ``s`` (see the module docstring) with ``k`` simulated paths at the
+    point; ``n = 0`` skips the ensemble."""
     h = s.history
     if h is None:
         raise NoHistory(
@@ -200,11 +270,11 @@ def backtest(s: Scenario, n: int = 200, seed: int = 0) -> BacktestResult:
             "(iaea-workplan-2007, jpoa-2013, jcpoa-2015, iran-2019, dprk-2007) or add "
             "history: to the file (see docs/reference/scenario-format.md#history)"
         )
-    pred, timeline = predict(s, h.policy, seed)
+    pred, timeline = predict(s, h.policy, seed, k)
     result = BacktestResult(s, h, pred, score(h, pred), timeline)
     for f in h.fitted:
         alt = _with_value(s, f.path, f.sourced)
-        alt_pred, _ = predict(alt, h.policy, seed)
+        alt_pred, _ = predict(alt, h.policy, seed, k)
         result.fitted.append(
             {
                 "path": f.path,
@@ -229,6 +299,6 @@ def backtest(s: Scenario, n: int = 200, seed: int = 0) -> BacktestResult:
             "seed": seed,
             "solved": len(verdicts),
             "share": {k: round(v / total, 6) for k, v in counts.items()},
-            "criteria": ["steps", "order", "timing", "stall"],
+            "criteria": ["steps", "order", "stall"],
         }
     return result

@@ -1,60 +1,95 @@
 r"""Scoring a prediction against the observed record of a case.
 
-The model's prediction for the policy that was played is read from the exact
-equilibrium (:mod:`stepdeal.solve.batch`): a concern is *predicted verified* when
-:math:`P(\text{verified by the horizon}) \ge 1/2`, and its predicted timing is the
-expected period of verification (censored at the horizon). The criteria:
+Both sides are compared like with like:
+
+* **standing at the end** — a concern counts as *verified* in history when it was
+  verified and not reversed afterwards; in the model when
+  :math:`P(\text{verified at the horizon}) \ge 1/2` (exact, from the batched solver);
+* **first verification** — the period a concern was first verified: in history its
+  ``verified`` period; in the model, on each of ``K`` simulated equilibrium paths
+  (different verification draws, one solve).
+
+The criteria (each *applicable* only when both sides give it content):
 
 ``steps``
-    the predicted and observed sets of verified concerns agree (Jaccard index
-    :math:`|A\cap B| / |A\cup B|`, 1 when both are empty). Matches at 1.
+    the sets of concerns standing verified at the end agree (Jaccard index
+    :math:`|A\cap B|/|A\cup B|`, 1 when both are empty). Matches at 1.
 ``order``
-    on the concerns verified in both, the order of verification agrees: Kendall's
-    :math:`\tau` between predicted and observed periods (ties in either count as
-    agreeing with any order). Matches at :math:`\tau \ge 0.5`; needs two shared
-    concerns, else not applicable.
+    Kendall's :math:`\tau_b` between the observed and the model's median first
+    verification periods, over concerns verified in both (needs two of them and one
+    untied pair in history). Matches at :math:`\tau_b \ge 0.5`.
 ``timing``
-    every shared concern verified within ``tolerance`` periods of history.
+    per shared concern, the share of paths whose first verification lies within
+    ``tolerance`` periods of history; matches when the mean share is at least 1/2.
 ``stall``
-    where history stalled or broke down at a concern, the model does not predict
-    that concern verified.
+    history stalled at a concern: the model does not have it standing at the end.
+``breakdown``
+    history broke down: on most paths the model reverses a verified step or takes
+    relief back (snapback); when history names the concern, it is among the model's
+    reversals (or, if history never verified it, the model does not verify it).
 ``relief``
-    (point prediction only) the measure changes on the simulated equilibrium path
-    agree with history (Jaccard of (measure, new status) pairs). Matches at 1,
-    partly from 0.5.
+    the (measure, action) pairs on most paths agree with history's (Jaccard ≥ 1/2;
+    actions ``curtail``, ``freeze``, ``lift``, ``impose`` (a new measure) and
+    ``snapback`` (relief taken back)).
 ``reversals``
-    (point prediction only) the same concerns are reversed.
+    the concerns reversed on most paths are history's (Jaccard 1), and the mean gap
+    between the model's median reversal period and history's is within ``tolerance``.
 
-Verdict: **matches** when every applicable criterion matches; **does not** when the
-steps criterion scores below 1/2, or when it fails together with more than half of
-the applicable criteria; **partly** otherwise (so the right steps in the wrong order
-or at the wrong time are a partial match).
+Verdict: **matches** when every applicable criterion matches; **partly matches** when
+at least half do; **does not match** otherwise.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+from scipy.stats import kendalltau
+
 from ..scenario.history import History
 
-STATUS_OF = {
-    "curtail": "curtailed",
-    "freeze": "frozen",
-    "lift": "lifted",
-    "impose": "active",
-    "snapback": "active",
-}
+#: relief order of a measure's statuses (``potential`` is not in force at all)
+RELIEF_RANK = {"active": 0, "curtailed": 1, "frozen": 2, "lifted": 3}
+
+
+def action_of(before: str, after: str) -> str | None:
+    """The history action a status change corresponds to (``None``: no change)."""
+    if before == after:
+        return None
+    if before == "potential":
+        return "impose"
+    if after == "potential":
+        return None
+    if RELIEF_RANK[after] > RELIEF_RANK[before]:
+        return {"curtailed": "curtail", "frozen": "freeze", "lifted": "lift"}[after]
+    return "snapback"
+
+
+@dataclass(frozen=True)
+class Paths:
+    """What ``K`` simulated equilibrium paths show (for the point scenario)."""
+
+    k: int
+    first_verified: dict[str, list[int | None]]  # per concern, per path
+    relief: dict[tuple[str, str], float]  # (measure, action) -> share of paths
+    reversed_share: dict[str, float]  # concern -> share of paths reversing it
+    reversal_periods: dict[str, list[int]]  # concern -> first reversal period per path
+    breakdown_share: float  # share of paths with a reversal or a snapback
+
+    def median_first(self, concern: str) -> float | None:
+        xs = [x for x in self.first_verified[concern] if x is not None]
+        return float(np.median(xs)) if len(xs) * 2 >= self.k and xs else None
 
 
 @dataclass(frozen=True)
 class Prediction:
     """What the model predicts for one case (one sample, or the point scenario)."""
 
-    p_verified: dict[str, float]
-    periods: dict[str, float]  # expected period of verification (censored at horizon)
-    relief: frozenset[tuple[str, str]] | None = None  # (measure, new status) on the path
-    reversals: frozenset[str] | None = None
+    p_verified: dict[str, float]  # P(verified at the horizon), exact
+    periods: dict[str, float]  # expected periods not verified (censored at horizon)
+    paths: Paths | None = None
 
     @property
     def verified(self) -> set[str]:
@@ -62,6 +97,10 @@ class Prediction:
 
     @property
     def order(self) -> list[str]:
+        if self.paths is not None:
+            med = {c: self.paths.median_first(c) for c in self.p_verified}
+            firsts = {c: m for c, m in med.items() if m is not None}
+            return sorted(firsts, key=lambda c: (firsts[c], c))
         return sorted(self.verified, key=lambda c: (self.periods[c], c))
 
 
@@ -81,16 +120,10 @@ class Score:
     @property
     def verdict(self) -> str:
         used = [c for c in self.criteria if c.applicable]
-        failed = [c for c in used if not c.matches]
-        steps = next((c for c in used if c.name == "steps"), None)
-        if not failed:
+        passed = sum(1 for c in used if c.matches)
+        if passed == len(used):
             return "matches"
-        wrong_steps = steps is not None and not steps.matches
-        if (steps is not None and (steps.score or 0.0) < 0.5) or (
-            wrong_steps and len(failed) * 2 > len(used)
-        ):
-            return "does not match"
-        return "partly matches"
+        return "partly matches" if passed * 2 >= len(used) else "does not match"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -108,113 +141,170 @@ class Score:
         }
 
 
-def observed_verified(h: History) -> dict[str, int]:
-    """Concern -> period verified, for the steps history records as verified."""
+def first_verified(h: History) -> dict[str, int]:
+    """Concern -> period first verified, for every step history records as verified."""
     return {s.concern: s.verified for s in h.steps if s.verified is not None}
 
 
-def kendall_tau(a: list[float], b: list[float]) -> float:
-    r"""Kendall's :math:`\tau` counting tied pairs as concordant (plain O(n²) count)."""
-    n = len(a)
-    pairs = n * (n - 1) // 2
-    if pairs == 0:
-        return 1.0
-    disc = sum(1 for i in range(n) for j in range(i + 1, n) if (a[i] - a[j]) * (b[i] - b[j]) < 0)
-    return 1.0 - 2.0 * disc / pairs
+def standing(h: History) -> set[str]:
+    """Concerns verified in history and not reversed afterwards."""
+    out = set()
+    for c, t in first_verified(h).items():
+        later = [r.period for r in h.reversals if r.concern == c and r.period >= t]
+        if not later:
+            out.add(c)
+    return out
 
 
-def _jaccard(a: set[Any] | frozenset[Any], b: set[Any] | frozenset[Any]) -> float:
-    return 1.0 if not a and not b else len(a & b) / len(a | b)
+def _jaccard(a: Iterable[Any], b: Iterable[Any]) -> float:
+    sa, sb = set(a), set(b)
+    return 1.0 if not sa and not sb else len(sa & sb) / len(sa | sb)
 
 
-def _names(xs: Any) -> str:
-    return ", ".join(sorted(xs)) or "none"
+def _names(xs: Iterable[Any]) -> str:
+    return ", ".join(sorted(str(x) for x in xs)) or "none"
+
+
+def _na(name: str, why: str) -> Criterion:
+    return Criterion(name, False, True, None, why)
 
 
 def score(h: History, pred: Prediction) -> Score:
     """Score ``pred`` against history ``h`` (see the module docstring)."""
     out = Score()
-    obs = observed_verified(h)
-    got = pred.verified
-    jac = _jaccard(set(obs), got)
-    missing, extra = set(obs) - got, got - set(obs)
-    detail = f"observed {_names(obs)}; predicted {_names(got)}"
-    if missing or extra:
-        detail += f" (missed {_names(missing)}; extra {_names(extra)})"
+    seen, got = standing(h), pred.verified
+    jac = _jaccard(seen, got)
+    detail = f"standing at the end: observed {_names(seen)}; predicted {_names(got)}"
+    if seen != got:
+        detail += f" (missed {_names(seen - got)}; extra {_names(got - seen)})"
     out.criteria.append(Criterion("steps", True, jac == 1.0, jac, detail))
-    shared = sorted(set(obs) & got)
-    if len(shared) >= 2:
-        tau = kendall_tau([float(obs[c]) for c in shared], [pred.periods[c] for c in shared])
+
+    obs_first = first_verified(h)
+    paths = pred.paths
+    if paths is not None:
+        model_first = {c: paths.median_first(c) for c in pred.p_verified}
+        shared = sorted(c for c in obs_first if model_first.get(c) is not None)
+    else:
+        model_first = {c: pred.periods[c] for c in pred.verified}
+        shared = sorted(set(obs_first) & pred.verified)
+    untied = len({obs_first[c] for c in shared}) >= 2
+    if len(shared) >= 2 and untied:
+        mf = [float(model_first[c] or 0.0) for c in shared]
+        res = kendalltau([obs_first[c] for c in shared], mf)
+        tau = float(res.statistic) if np.isfinite(res.statistic) else 0.0
         out.criteria.append(
             Criterion(
                 "order",
                 True,
                 tau >= 0.5,
                 tau,
-                f"Kendall tau {tau:.2f} over {len(shared)} shared concerns; predicted order "
-                f"{' > '.join(c for c in pred.order if c in shared)}, observed "
-                f"{' > '.join(sorted(shared, key=lambda c: (obs[c], c)))}",
+                f"Kendall tau-b {tau:.2f} over {len(shared)} concerns verified in both; "
+                f"model {' > '.join(sorted(shared, key=lambda c: (model_first[c] or 0, c)))}; "
+                f"history {' > '.join(sorted(shared, key=lambda c: (obs_first[c], c)))}",
             )
         )
     else:
-        out.criteria.append(Criterion("order", False, True, None, "fewer than two shared"))
-    if shared:
-        gaps = {c: pred.periods[c] - obs[c] for c in shared}
-        worst = max(gaps, key=lambda c: abs(gaps[c]))
-        ok = all(abs(g) <= h.tolerance for g in gaps.values())
+        out.criteria.append(_na("order", "fewer than two shared concerns with distinct dates"))
+
+    if shared and paths is not None:
+        shares = {
+            c: float(
+                np.mean(
+                    [
+                        x is not None and abs(x - obs_first[c]) <= h.tolerance
+                        for x in paths.first_verified[c]
+                    ]
+                )
+            )
+            for c in shared
+        }
+        mean = float(np.mean(list(shares.values())))
+        worst = min(shares, key=lambda c: shares[c])
         out.criteria.append(
             Criterion(
                 "timing",
                 True,
-                ok,
-                abs(gaps[worst]),
-                f"largest gap {gaps[worst]:+.1f} periods ({worst}); tolerance ±{h.tolerance}",
+                mean >= 0.5,
+                mean,
+                f"{100 * mean:.0f}% of paths verify a shared concern within "
+                f"±{h.tolerance} periods of history (worst: {worst}, {100 * shares[worst]:.0f}%)",
             )
         )
+    elif shared:
+        gaps = {c: pred.periods[c] - obs_first[c] for c in shared}
+        ok = all(abs(g) <= h.tolerance for g in gaps.values())
+        out.criteria.append(Criterion("timing", True, ok, None, f"expected-period gaps {gaps}"))
     else:
-        out.criteria.append(Criterion("timing", False, True, None, "no shared concern"))
-    end = h.stalled or h.broke_down
-    if end is not None and end.concern is not None:
-        p = pred.p_verified.get(end.concern, 0.0)
+        out.criteria.append(_na("timing", "no concern verified in both"))
+
+    if h.stalled is not None and h.stalled.concern is not None:
+        c = h.stalled.concern
+        p = pred.p_verified.get(c, 0.0)
         out.criteria.append(
             Criterion(
                 "stall",
                 True,
                 p < 0.5,
                 p,
-                f"history stopped at {end.concern}; the model gives it "
-                f"P(verified by the horizon) = {p:.2f}",
+                f"history stalled at {c}; the model has it verified at the end with "
+                f"probability {p:.2f}",
             )
         )
     else:
-        out.criteria.append(Criterion("stall", False, True, None, "history did not stall"))
-    if pred.relief is not None and h.relief:
-        seen = frozenset((r.measure, STATUS_OF[r.action]) for r in h.relief)
-        rj = _jaccard(seen, pred.relief)
+        out.criteria.append(_na("stall", "history did not stall at a concern"))
+
+    if h.broke_down is not None and paths is not None:
+        bc = h.broke_down.concern
+        share = paths.breakdown_share
+        ok = share >= 0.5
+        detail = f"{100 * share:.0f}% of paths reverse a step or take relief back"
+        if bc is not None:
+            if bc in obs_first:
+                rs = paths.reversed_share.get(bc, 0.0)
+                ok = ok and rs >= 0.5
+                detail += f"; {bc} reversed on {100 * rs:.0f}%"
+            else:
+                p = pred.p_verified.get(bc, 0.0)
+                ok = ok and p < 0.5
+                detail += f"; {bc} (never verified in history) verified with P {p:.2f}"
+        out.criteria.append(Criterion("breakdown", True, ok, share, detail))
+    else:
+        out.criteria.append(_na("breakdown", "history did not break down"))
+
+    if paths is not None and (h.relief or paths.relief):
+        obs_r = {(r.measure, r.action) for r in h.relief}
+        model_r = {pair for pair, sh in paths.relief.items() if sh >= 0.5}
+        rj = _jaccard(obs_r, model_r)
         out.criteria.append(
             Criterion(
                 "relief",
                 True,
                 rj >= 0.5,
                 rj,
-                f"observed {_names(f'{m}->{s}' for m, s in seen)}; predicted "
-                f"{_names(f'{m}->{s}' for m, s in pred.relief)}",
+                f"observed {_names(f'{a} {m}' for m, a in obs_r)}; on most paths "
+                f"{_names(f'{a} {m}' for m, a in model_r)}",
             )
         )
     else:
-        out.criteria.append(Criterion("relief", False, True, None, "not compared"))
-    if pred.reversals is not None and (h.reversals or pred.reversals):
-        seen_r = {r.concern for r in h.reversals}
-        ok = seen_r == set(pred.reversals)
+        out.criteria.append(_na("relief", "no relief on either side"))
+
+    if paths is not None and (h.reversals or any(v >= 0.5 for v in paths.reversed_share.values())):
+        obs_rev = {r.concern: r.period for r in h.reversals}
+        model_rev = {c for c, sh in paths.reversed_share.items() if sh >= 0.5}
+        both = sorted(set(obs_rev) & model_rev)
+        rgaps = [float(np.median(paths.reversal_periods[c])) - obs_rev[c] for c in both]
+        mae = float(np.mean(np.abs(rgaps))) if rgaps else None
+        ok = set(obs_rev) == model_rev and (mae is None or mae <= h.tolerance)
+        when = "" if mae is None else f"; mean timing gap {mae:.1f} periods (median path)"
         out.criteria.append(
             Criterion(
                 "reversals",
                 True,
                 ok,
-                _jaccard(seen_r, set(pred.reversals)),
-                f"observed {_names(seen_r)}; predicted {_names(pred.reversals)}",
+                _jaccard(obs_rev, model_rev),
+                f"observed {_names(obs_rev)}; on most paths {_names(model_rev)}{when}",
             )
         )
     else:
-        out.criteria.append(Criterion("reversals", False, True, None, "none either way"))
+        out.criteria.append(_na("reversals", "no reversal on either side"))
     return out

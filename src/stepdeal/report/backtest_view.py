@@ -19,26 +19,32 @@ def backtest_tables(d: dict[str, Any]) -> list[Any]:
     steps = Table(
         title=f"{d['case']}: {d.get('title') or ''} — history vs the model under "
         f"{d['policy']}{when}",
-        caption=f"periods are {per}s from the start; P and expected period from the exact "
-        "equilibrium at the point scenario (expected period censored at the horizon)",
+        caption=f"periods are {per}s from the start; P(verified at the horizon) is exact; "
+        f"first verification and reversal from {d['paths']} simulated equilibrium paths "
+        "(median shown when at least half the paths verify)",
     )
     for col, just in (
         ("concern", "left"),
         (f"taken ({per})", "right"),
         (f"verified ({per})", "right"),
+        (f"reversed ({per})", "right"),
         ("date", "left"),
-        ("model: P(verified by horizon)", "right"),
-        (f"model: expected period ({per})", "right"),
+        (f"model: first verified ({per}, median)", "right"),
+        ("model: P(reversed)", "right"),
+        ("model: P(verified at horizon)", "right"),
     ):
         steps.add_column(col, justify=just)  # type: ignore[arg-type]
     for r in d["concerns"]:
+        med = r.get("median_first_verified")
         steps.add_row(
             r["concern"],
             _period(r["observed_taken"]),
             _period(r["observed_verified"]),
+            _period(r["observed_reversed"]),
             r["observed_date"] or "",
-            f"{r['p_verified']:.2f}",
-            f"{r['expected_period']:.1f}",
+            "—" if med is None else f"{med:g}",
+            f"{r.get('p_reversed', 0.0):.2f}",
+            f"{r['p_verified_at_horizon']:.2f}",
         )
     crit = Table(title=f"Verdict: {d['verdict'].upper()}")
     crit.add_column("criterion")
@@ -67,8 +73,9 @@ def backtest_tables(d: dict[str, Any]) -> list[Any]:
     prov = d["provenance"]
     extra.add_row(
         "provenance",
-        f"{len(prov['sourced'])} entities sourced, {len(prov['assumption'])} resting on "
-        f"stated assumptions ({', '.join(prov['assumption']) or 'none'})",
+        f"{len(prov['sourced'])} entities wholly sourced, {len(prov['sourced_and_assumed'])} "
+        f"sourced with stated assumptions, {len(prov['assumption'])} on assumptions only"
+        + (f" ({', '.join(prov['assumption'])})" if prov["assumption"] else ""),
     )
     if d["fitted"]:
         for f in d["fitted"]:
