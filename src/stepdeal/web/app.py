@@ -23,6 +23,8 @@ from __future__ import annotations
 import hmac
 import importlib.util
 import json
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,7 +38,14 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
-from ..scenario import Scenario, ScenarioError, builtin_names, load_scenario, parse_scenario
+from ..scenario import (
+    Scenario,
+    ScenarioError,
+    builtin_names,
+    load_scenario,
+    parse_scenario,
+    scenario_hash,
+)
 from ..scenario.loader import builtin_text, json_schema
 from ..scenario.point import scenario_at
 from .jobs import KINDS, Jobs, compute
@@ -327,13 +336,24 @@ def create_app(
     def schema() -> dict[str, Any]:
         return json_schema()
 
+    gallery: list[dict[str, Any]] = []  # the built-ins never change while the app runs
+
     @app.get("/api/scenarios")
     def scenarios() -> list[dict[str, Any]]:
-        out = []
-        for name in builtin_names():
-            s = load_scenario(name)
-            out.append({"name": name, "title": s.title, "policies": [p.id for p in s.policies]})
-        return out
+        if not gallery:
+            for name in builtin_names():
+                s = load_scenario(name)
+                gallery.append(
+                    {
+                        "name": name,
+                        "title": s.title,
+                        "policies": [p.id for p in s.policies],
+                        "uncertainties": s.uncertainty.dimension,
+                        "stakeholders": s.stakeholders is not None,
+                        "history": s.history is not None,
+                    }
+                )
+        return gallery
 
     @app.get("/api/scenarios/{name}")
     def scenario(name: str) -> dict[str, Any]:
@@ -400,16 +420,14 @@ def create_app(
     @app.post("/api/inspect")
     def inspect(src: Source) -> dict[str, Any]:
         """What the pages need to build their controls: policies and uncertainty sliders
-        (range: the support if finite, else the 1st to 99th percentile)."""
+        (range: the 1st to 99th percentile of each distribution)."""
         s, _ = scenario_of(src)
         sliders = []
         space = s.uncertainty
         named = {u.id: u for u in s.uncertainties}
         for v in space.variables:
-            lo, hi = v.dist.support()
             p01, p99 = (float(x) for x in v.dist.ppf(np.array([0.01, 0.99])))
-            lo = lo if lo > -float("inf") else p01
-            hi = hi if hi < float("inf") else p99
+            lo, hi = (p01, p99) if p99 > p01 else v.dist.support()
             u = named.get(v.name)
             sliders.append(
                 {
@@ -442,10 +460,24 @@ def create_app(
 
     # ------------------------------------------------------------------ analyses
 
+    answers: OrderedDict[tuple[str, int], dict[str, Any]] = OrderedDict()
+    lock = threading.Lock()
+
     @app.post("/api/compare")
     def compare_(req: CompareRequest) -> dict[str, Any]:
+        """Answers are cached by (scenario hash, seed): moving a slider back is instant."""
         s, _ = scenario_of(req)
-        return compute("compare", s, {"seed": req.seed})
+        key = (scenario_hash(s), req.seed)
+        with lock:
+            hit = answers.get(key)
+        if hit is None:
+            hit = compute("compare", s, {"seed": req.seed})
+        with lock:
+            answers[key] = hit
+            answers.move_to_end(key)
+            while len(answers) > 64:
+                answers.popitem(last=False)
+        return hit
 
     @app.post("/api/compare/table")
     def compare_table(req: TableRequest) -> Response:
