@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from stepdeal.backtest import NoHistory, Prediction, backtest, score
 from stepdeal.scenario import load_scenario, parse_scenario
 from stepdeal.scenario.history import History
@@ -59,9 +60,12 @@ def test_wrong_order_and_missing_steps_lower_the_verdict() -> None:
 
 
 def test_fitted_parameters_are_checked_at_their_sourced_value() -> None:
-    extra = HISTORY + """  fitted:
+    extra = (
+        HISTORY
+        + """  fitted:
     - {path: concerns.c.cost, sourced: 1.0, reason: test}
 """
+    )
     r = backtest(parse_scenario(_case(extra), "case"), n=0)
     (f,) = r.fitted
     # with c cheap the model predicts c verified too, which history did not see
@@ -80,7 +84,9 @@ def test_history_ids_are_cross_checked() -> None:
 
 
 def test_sensitivity_share_over_samples() -> None:
-    text = builtin_text("iran-2011") + """
+    text = (
+        builtin_text("iran-2011")
+        + """
 history:
   policy: step-by-step
   summary: test record equal to the point prediction
@@ -93,6 +99,7 @@ history:
     - {measure: us-cisada, action: curtail, period: 3}
     - {measure: eu-oil-gas-2010, action: curtail, period: 6}
 """
+    )
     r = backtest(parse_scenario(text, "iran"), n=16, seed=1)
     assert r.score.verdict == "matches"
     sens = r.sensitivity
