@@ -17,6 +17,7 @@ from ..sim import Timeline
 
 MINUS = "−"  # U+2212, typographic minus for display text
 RELIEF_WORD = {"frozen": "frozen", "curtailed": "curtailed", "lifted": "lifted"}
+_RANK = {"active": 0, "curtailed": 1, "frozen": 2, "lifted": 3}  # more relief, higher
 _MONTH_START = re.compile(r"^(\d{4})-(\d{2})$")
 _YEAR_START = re.compile(r"^(\d{4})$")
 
@@ -123,6 +124,8 @@ class Facts:
     taken: list[tuple[str, int]] = field(default_factory=list)  # (concern, t)
     relief: list[tuple[str, str, int]] = field(default_factory=list)  # (measure, after, t)
     tranches: list[tuple[str, int]] = field(default_factory=list)  # (measure, t)
+    snapbacks: list[tuple[str, str, int]] = field(default_factory=list)  # (measure, after, t)
+    reversed: list[tuple[str, int]] = field(default_factory=list)  # (concern, t)
     vetoes: list[dict[str, Any]] = field(default_factory=list)
     stalled_on: str | None = None
 
@@ -135,9 +138,13 @@ def facts(scenario: Scenario, tl: Timeline) -> Facts:
             f.taken.append((str(e.data["concern"]), e.t))
         elif e.kind == "verified":
             f.verified.append((str(e.data["concern"]), e.t))
+        elif e.kind == "reversed":
+            f.reversed.append((str(e.data["concern"]), e.t))
         elif e.kind == "status":
             before, after = e.data.get("before"), e.data.get("after")
-            if after in RELIEF_WORD:
+            if before in _RANK and after in _RANK and _RANK[after] < _RANK[before]:
+                f.snapbacks.append((str(e.data["measure"]), str(after), e.t))
+            elif after in RELIEF_WORD:
                 f.relief.append((str(e.data["measure"]), str(after), e.t))
             elif before == "potential" and after == "active":
                 f.tranches.append((str(e.data["measure"]), e.t))

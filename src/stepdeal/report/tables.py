@@ -50,11 +50,14 @@ def comparison_row(scenario: Scenario, tl: Timeline, with_units: bool = True) ->
         "policy": tl.policy,
         "kind": policy_kind(scenario, tl.policy),
         "target strategy": f"{tl.strategy} (seed {tl.seed})",
-        "resolved": f"{len(f.verified)} of {n}",
+        "resolved": f"{len(tl.resolved())} of {n}"
+        + (f" ({len(f.verified)} verified, {len(f.reversed)} reversed)" if f.reversed else ""),
         "verified": ", ".join(f"{c} ({when(scenario, t)})" for c, t in f.verified) or NONE,
         "stalls at": f.stalled_on or f"{NONE} (every concern taken)",
         "relief": ", ".join(f"{m} {a} ({when(scenario, t)})" for m, a, t in f.relief) or NONE,
         "tranches added": ", ".join(f"{m} ({when(scenario, t)})" for m, t in f.tranches) or NONE,
+        "reversed": ", ".join(f"{c} ({when(scenario, t)})" for c, t in f.reversed) or NONE,
+        "snapbacks": ", ".join(f"{m} {a} ({when(scenario, t)})" for m, a, t in f.snapbacks) or NONE,
         "vetoes": ", ".join(
             f"{v['member']}@{v['institution']} on {v['proposal']} ({when(scenario, v['period'])})"
             for v in f.vetoes
@@ -91,10 +94,12 @@ def comparison_row(scenario: Scenario, tl: Timeline, with_units: bool = True) ->
 def comparison_rows(scenario: Scenario, timelines: dict[str, Timeline]) -> list[dict[str, str]]:
     """One row per policy (in ``timelines`` order), every value a display string.
 
-    Keys: ``policy``, ``kind``, ``target strategy``, ``resolved`` ("k of n"),
+    Keys: ``policy``, ``kind``, ``target strategy``, ``resolved`` ("k of n" standing
+    at the end, with the verified and reversed counts when some were reversed),
     ``verified`` (concerns with the period each was verified), ``stalls at`` (first
     concern in policy order never taken), ``relief`` (measures frozen, curtailed or
-    lifted), ``tranches added`` (potential -> active), ``vetoes``
+    lifted), ``tranches added`` (potential -> active), ``reversed`` (concerns the
+    target reversed), ``snapbacks`` (relief taken back), ``vetoes``
     (member@institution on proposal), ``pressure at end``, ``mean pressure``,
     ``utility of <actor>`` for every actor, and, for the optimal strategy,
     ``expected target utility`` and ``why``.
