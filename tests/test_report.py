@@ -350,3 +350,20 @@ def test_write_html(scenario, timelines, tmp_path: Path, monkeypatch, page):
     out = write_html(scenario, timelines, tmp_path / "out" / "report.html")
     assert out == tmp_path / "out" / "report.html"
     assert out.read_text(encoding="utf-8") == page
+
+
+def test_resolved_counts_what_stands_and_lists_reversals() -> None:
+    from stepdeal.api import compare
+    from stepdeal.report import comparison_row
+    from stepdeal.scenario import load_scenario
+
+    s = load_scenario("iran-2019")  # a case where the target reverses verified steps
+    for pid, r in compare(s, rng=0).items():
+        row = comparison_row(s, r.timeline)
+        standing = len(r.to_dict()["resolved"])
+        assert row["resolved"].startswith(f"{standing} of {len(s.concerns)}"), pid
+        reversed_ = [x["concern"] for x in r.to_dict()["reversals"]]
+        for c in reversed_:
+            assert c in row["reversed"]
+        if reversed_:
+            assert f"{len(reversed_)} reversed" in row["resolved"]
