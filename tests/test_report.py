@@ -367,3 +367,13 @@ def test_resolved_counts_what_stands_and_lists_reversals() -> None:
             assert c in row["reversed"]
         if reversed_:
             assert f"{len(reversed_)} reversed" in row["resolved"]
+
+
+def test_repeated_vetoes_are_grouped_into_runs_of_periods() -> None:
+    from stepdeal.report._format import vetoes_text
+    from stepdeal.scenario import load_scenario
+
+    s = load_scenario("holdup-demo")
+    one = {"member": "russia", "institution": "unsc", "proposal": "impose:x"}
+    got = vetoes_text(s, [dict(one, period=t) for t in (1, 2, 3, 7)])
+    assert got == ["russia@unsc on impose:x (t=1..3, 3 months; t=7)"]

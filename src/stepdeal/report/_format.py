@@ -82,6 +82,31 @@ def when(scenario: Scenario, t: int) -> str:
     return f"t={t}, {cal}" if cal else f"t={t}"
 
 
+def vetoes_text(scenario: Scenario, vetoes: list[dict[str, Any]]) -> list[str]:
+    """Vetoes grouped: one entry per (member, institution, proposal) with the periods
+    it was cast in (runs of consecutive periods shown as ``t=a..b``)."""
+    groups: dict[tuple[str, str, str], list[int]] = {}
+    for v in vetoes:
+        key = (str(v["member"]), str(v["institution"]), str(v["proposal"]))
+        groups.setdefault(key, []).append(int(v["period"]))
+    out = []
+    for (member, inst, proposal), ts in groups.items():
+        spans: list[tuple[int, int]] = []
+        for t in sorted(set(ts)):
+            if spans and t == spans[-1][1] + 1:
+                spans[-1] = (spans[-1][0], t)
+            else:
+                spans.append((t, t))
+        parts = [
+            when(scenario, a)
+            if a == b
+            else f"t={a}..{b}, {len(range(a, b + 1))} {scenario.period}s"
+            for a, b in spans
+        ]
+        out.append(f"{member}@{inst} on {proposal} ({'; '.join(parts)})")
+    return out
+
+
 def policy_kind(scenario: Scenario, policy_id: str) -> str:
     try:
         return scenario.policy(policy_id).kind

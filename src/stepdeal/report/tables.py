@@ -23,6 +23,7 @@ from ._format import (
     per_period,
     policy_kind,
     target_utility,
+    vetoes_text,
     when,
     why_text,
 )
@@ -58,11 +59,7 @@ def comparison_row(scenario: Scenario, tl: Timeline, with_units: bool = True) ->
         "tranches added": ", ".join(f"{m} ({when(scenario, t)})" for m, t in f.tranches) or NONE,
         "reversed": ", ".join(f"{c} ({when(scenario, t)})" for c, t in f.reversed) or NONE,
         "snapbacks": ", ".join(f"{m} {a} ({when(scenario, t)})" for m, a, t in f.snapbacks) or NONE,
-        "vetoes": ", ".join(
-            f"{v['member']}@{v['institution']} on {v['proposal']} ({when(scenario, v['period'])})"
-            for v in f.vetoes
-        )
-        or NONE,
+        "vetoes": ", ".join(vetoes_text(scenario, f.vetoes)) or NONE,
         "pressure at end": f"{num(pressure[-1])} {flow}".rstrip() if pressure else "n/a",
         "mean pressure": (
             f"{num(sum(pressure) / len(pressure))} {flow}".rstrip()
