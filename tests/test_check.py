@@ -66,3 +66,23 @@ def test_frames(demo) -> None:
 def test_no_holdup_when_everything_is_taken() -> None:
     r = run("holdup-demo", "dual-track", rng=0)
     assert check(r.solution, r.timeline).holdup is None
+
+
+def test_reversal_rows_follow_the_path_and_snapback_keeps_steps() -> None:
+    from stepdeal.api import run
+    from stepdeal.solve.check import check
+
+    for policy in ("jcpoa", "jcpoa-no-snapback"):
+        r = run("jcpoa-2015", policy, "optimal", 0)
+        assert r.solution is not None
+        rows = check(r.solution, r.timeline).reversals
+        on_path = {(x["concern"], x["period"]) for x in r.timeline.reversals()}
+        reversed_rows = {(x.concern, x.period) for x in rows if x.action == "reverse"}
+        assert reversed_rows == on_path, policy
+        assert all(x.gain >= 0 for x in rows if x.action == "reverse")
+        if policy == "jcpoa":  # with snapback nothing is reversed and keeping pays
+            assert not on_path and rows and all(x.gain > 0 for x in rows)
+        else:
+            assert on_path  # without it the target undoes some steps
+    r = run("holdup-demo", "step-by-step", "optimal", 0)
+    assert r.solution is not None and check(r.solution, r.timeline).reversals == []

@@ -70,4 +70,19 @@ def check_tables(scenario: Scenario, result: Any) -> list[Any]:
             f"an extra relief of {h['extra_relief']:.4g} {per_period(scenario)} while it "
             "stands verified would make the target take it."
         )
-    return [steps, votes, line]
+    out: list[Any] = [steps, votes]
+    if d.get("reversals"):
+        rev = Table(
+            title="Reversible steps: reversals on the path and the tightest margin of keeping",
+            caption=f"gain in {unit}, discounted to the period: for 'reverse', reversing vs the "
+            "best action that keeps the step (≥ 0: the reversal is a best reply); for "
+            "'keep', keeping vs reversing in the period where that margin is smallest "
+            "(> 0: keeping is self-enforcing all along; 0: indifferent)",
+        )
+        for col in ("concern", "action", "period", "gain"):
+            rev.add_column(col, justify="right" if col == "gain" else "left")
+        for r in d["reversals"]:
+            rev.add_row(r["concern"], r["action"], when(scenario, r["period"]), _mark(r["gain"]))
+        out.append(rev)
+    out.append(line)
+    return out

@@ -12,6 +12,12 @@ For a run of the optimal target (a :class:`~stepdeal.sim.timeline.Timeline` and 
   this period plus its discounted value from the next) with its vote minus with the
   opposite vote, the other votes fixed; 0 when the vote is not pivotal. A negative
   gain marks a vote the member would rather not cast (its rule binds it).
+* **reversals** — for a reversible concern: each reversal on the path, with
+  ``gain`` = Q_t(s, reverse c) − the best Q_t(s, a) over actions that keep ``c``
+  (≥ 0: reversing is the target's best reply); and for each reversible concern that
+  is verified on the path and never reversed, the smallest margin of keeping it,
+  min over the periods it stands of [best Q keeping c − Q(reverse c)], with the
+  period where it is smallest (> 0: keeping the step is self-enforcing all along).
 * **hold-up** — the first period after the last step in which a step is allowed but
   the target takes none; the concern it stops at (the next in a strict order, else
   the one it values most) and ``extra_relief``: the smallest extra relief per period,
@@ -30,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from ..mechanisms.game import F64, U8, Game
+from ..mechanisms.game import F64, U8, VERIFIED, Game
 from ..mechanisms.rules import power_payoffs, resolve
 from ..sim.timeline import Timeline
 from .best_response import BestResponse, power_tail_values, solve_best_response
@@ -59,6 +65,14 @@ class VoteCheck:
 
 
 @dataclass(frozen=True)
+class ReversalCheck:
+    concern: str
+    period: int
+    action: str  # "reverse" (a reversal on the path) or "keep" (the tightest period)
+    gain: float  # Q(action) - best Q of the alternative, discounted to ``period``
+
+
+@dataclass(frozen=True)
 class Holdup:
     concern: str
     period: int
@@ -77,6 +91,7 @@ class CheckResult:
     steps: list[StepCheck] = field(default_factory=list)
     votes: list[VoteCheck] = field(default_factory=list)
     holdup: Holdup | None = None
+    reversals: list[ReversalCheck] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``check --json`` contract (keys ``steps``, ``votes``, ``holdup``) plus context."""
@@ -89,6 +104,7 @@ class CheckResult:
             "steps": [asdict(s) for s in self.steps],
             "votes": [asdict(v) for v in self.votes],
             "holdup": None if self.holdup is None else asdict(self.holdup),
+            "reversals": [asdict(r) for r in self.reversals],
         }
 
     def frames(self) -> dict[str, Any]:
@@ -197,6 +213,37 @@ def _vote_checks(sol: BestResponse, tl: Timeline) -> list[VoteCheck]:
     return out
 
 
+def _reversal_checks(sol: BestResponse, tl: Timeline) -> list[ReversalCheck]:
+    game = sol.game
+    n = game.n_concerns
+    if not game.reversible.any():
+        return []
+    out: list[ReversalCheck] = []
+    ever_reversed: set[int] = set()
+    tightest: dict[int, tuple[float, int]] = {}
+    for t in range(min(game.horizon, len(tl.periods))):
+        C, M = state_at_start(game, tl, t)
+        q = sol.q_values(t, C, M)
+        chosen = sol.action(t, C, M)
+        for ci in np.flatnonzero(game.reversible & (C == VERIFIED)):
+            c = int(ci)
+            rev = (n + c,)
+            if rev not in q:
+                continue
+            keep = max(v for a, v in q.items() if n + c not in a)
+            if rev == tuple(chosen):
+                ever_reversed.add(c)
+                out.append(ReversalCheck(game.concern_ids[c], t, "reverse", _r(q[rev] - keep)))
+            else:
+                margin = keep - q[rev]
+                if c not in tightest or margin < tightest[c][0]:
+                    tightest[c] = (margin, t)
+    for c, (margin, t) in sorted(tightest.items()):
+        if c not in ever_reversed:
+            out.append(ReversalCheck(game.concern_ids[c], t, "keep", _r(margin)))
+    return out
+
+
 def _gap(game: Game, t: int, C: U8, M: U8, c: int, relief: float) -> float:
     """Q(take c) − best Q without c at ``(t, C, M)`` when ``relief`` is added for ``c``.
 
@@ -264,4 +311,5 @@ def check(solution: BestResponse, timeline: Timeline) -> CheckResult:
         steps=_step_checks(solution, timeline),
         votes=_vote_checks(solution, timeline),
         holdup=_holdup(solution, timeline),
+        reversals=_reversal_checks(solution, timeline),
     )
