@@ -31,7 +31,7 @@ from ..scenario.history import History
 from ..sim import simulate
 from ..solve import Optimal, solve_best_response
 from ..solve.explain import explain_stall
-from .score import Paths, Prediction, Score, action_of, score
+from .score import Paths, Prediction, Score, action_of, first_reversals, score
 
 
 class NoHistory(ValueError):
@@ -161,7 +161,7 @@ class BacktestResult:
     def rows(self) -> list[dict[str, Any]]:
         """Per concern: what history recorded next to what the model predicts."""
         obs = {st.concern: st for st in self.history.steps}
-        rev = {r.concern: r.period for r in self.history.reversals}
+        rev = first_reversals(self.history)
         paths = self.prediction.paths
         out = []
         for c in self.scenario.concerns:
@@ -293,7 +293,9 @@ def backtest(s: Scenario, n: int = 200, seed: int = 0, k: int = 100) -> Backtest
         verdicts = [score(h, p).verdict for p, good in zip(preds, ok, strict=True) if good]
         counts = {v: verdicts.count(v) for v in ("matches", "partly matches", "does not match")}
         total = max(1, len(verdicts))
+        point_only = Prediction(pred.p_verified, pred.periods)
         result.sensitivity = {
+            "point_verdict_on_these_criteria": score(h, point_only).verdict,
             "n": int(design.rows),
             "design": "lhs",
             "seed": seed,

@@ -824,11 +824,18 @@ def backtest_cmd(
         out.print()
     if len(results) > 1:
         summary = Table(title="Back-tests")
-        for col in ("case", "policy", "verdict", "samples matching"):
+        for col in ("case", "policy", "verdict", "samples: match / partly / not"):
             summary.add_column(col)
         for d in results:
             sens = d["sensitivity"]
-            share = "—" if not sens else f"{100 * sens['share']['matches']:.0f}%"
+            share = (
+                "—"
+                if not sens
+                else " / ".join(
+                    f"{100 * sens['share'][k]:.0f}%"
+                    for k in ("matches", "partly matches", "does not match")
+                )
+            )
             summary.add_row(d["case"], d["policy"], d["verdict"], share)
         out.print(summary)
 

@@ -65,8 +65,9 @@ def backtest_tables(d: dict[str, Any]) -> list[Any]:
             f"over {sens['solved']} of {sens['n']} LHS samples of the case's uncertainties "
             f"(seed {sens['seed']}): {100 * share['matches']:.0f}% match, "
             f"{100 * share['partly matches']:.0f}% partly, "
-            f"{100 * share['does not match']:.0f}% do not (criteria: "
-            f"{', '.join(sens['criteria'])})",
+            f"{100 * share['does not match']:.0f}% do not, on the criteria "
+            f"{', '.join(sens['criteria'])} (the point scenario on these alone: "
+            f"{sens['point_verdict_on_these_criteria']})",
         )
     else:
         extra.add_row("sensitivity", "no uncertainties declared, or skipped (-n 0)")
