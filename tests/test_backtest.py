@@ -112,3 +112,22 @@ history:
 def test_scenario_without_history_is_refused() -> None:
     with pytest.raises(NoHistory, match="Fix"):
         backtest(load_scenario("holdup-demo"))
+
+
+def test_fitted_check_overrides_a_field_driven_by_an_uncertainty() -> None:
+    text = builtin_text("iran-2011") + """
+history:
+  policy: step-by-step
+  summary: test record equal to the point prediction
+  steps:
+    - {concern: ebw-detonators, taken: 0, verified: 1}
+    - {concern: procurement-material, taken: 2, verified: 3}
+    - {concern: programme-structure, taken: 5, verified: 6}
+  fitted:
+    - {path: concerns.ebw-detonators.cost, sourced: 500.0, reason: test}
+"""
+    s = parse_scenario(text, "iran")
+    assert any(".".join(tg.path) == "concerns.ebw-detonators.cost" for tg in s.uncertainty.targets)
+    r = backtest(s, n=0)
+    # at a cost of 500 the first step is never taken, so the record no longer matches
+    assert r.fitted[0]["verdict_with_sourced_value"] == "does not match"

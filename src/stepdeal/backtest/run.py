@@ -28,6 +28,7 @@ from ..ensemble.sampling import make_design
 from ..mechanisms.game import compile_game
 from ..scenario import Scenario
 from ..scenario.history import History
+from ..scenario.uncertainty import UncertaintySpace
 from ..sim import simulate
 from ..solve import Optimal, solve_best_response
 from ..solve.explain import explain_stall
@@ -142,7 +143,10 @@ def _with_value(s: Scenario, path: str, value: float) -> Scenario:
         out = Scenario.model_validate(data)
     except ValidationError as exc:
         raise ValueError(f"history.fitted {path}={value}: {exc.errors()[0]['msg']}") from None
-    out._space = s.uncertainty
+    space = s.uncertainty  # the field no longer follows its uncertainty, if it had one
+    out._space = UncertaintySpace(
+        space.variables, tuple(tg for tg in space.targets if ".".join(tg.path) != path)
+    )
     return out
 
 

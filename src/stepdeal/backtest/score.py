@@ -101,7 +101,7 @@ class Prediction:
             med = {c: self.paths.median_first(c) for c in self.p_verified}
             firsts = {c: m for c, m in med.items() if m is not None}
             return sorted(firsts, key=lambda c: (firsts[c], c))
-        return sorted(self.verified, key=lambda c: (self.periods[c], c))
+        return sorted(self.verified, key=lambda c: (round(self.periods[c], 9), c))
 
 
 @dataclass(frozen=True)
@@ -201,7 +201,8 @@ def score(h: History, pred: Prediction) -> Score:
         model_first = {c: paths.median_first(c) for c in pred.p_verified}
         shared = sorted(c for c in obs_first if model_first.get(c) is not None)
     else:
-        model_first = {c: pred.periods[c] for c in pred.verified}
+        # expected periods are sums of floats: equal ones may differ by ~1e-16
+        model_first = {c: round(pred.periods[c], 9) for c in pred.verified}
         shared = sorted(set(obs_first) & pred.verified)
     untied = len({obs_first[c] for c in shared}) >= 2
     if len(shared) >= 2 and untied:
