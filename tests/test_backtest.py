@@ -115,7 +115,9 @@ def test_scenario_without_history_is_refused() -> None:
 
 
 def test_fitted_check_overrides_a_field_driven_by_an_uncertainty() -> None:
-    text = builtin_text("iran-2011") + """
+    text = (
+        builtin_text("iran-2011")
+        + """
 history:
   policy: step-by-step
   summary: test record equal to the point prediction
@@ -126,6 +128,7 @@ history:
   fitted:
     - {path: concerns.ebw-detonators.cost, sourced: 500.0, reason: test}
 """
+    )
     s = parse_scenario(text, "iran")
     assert any(".".join(tg.path) == "concerns.ebw-detonators.cost" for tg in s.uncertainty.targets)
     r = backtest(s, n=0)
