@@ -36,6 +36,7 @@ from .game import (
     STATUS_RANK,
     U8,
     VERIFIED,
+    VOTE_BELIEF,
     VOTE_CONDITIONAL,
     VOTE_NO,
     VOTE_SINCERE,
@@ -58,6 +59,7 @@ class ProposalRecord:
     members: tuple[int, ...]  # power indices of the issuer's members
     votes: B  # (len(rows), len(members)) True = yes
     passed: B  # (len(rows),)
+    source: str = ""  # the agenda slot's source (see :class:`Slot`)
 
 
 # --------------------------------------------------------------------------- 4.1
@@ -156,8 +158,22 @@ def _factor(game: Game, m: int, status: U8) -> F64:
     return f
 
 
+def beliefs(game: Game, mu: F64 | None, n: int) -> F64:
+    """``(n, n_types)`` belief of the powers per row; ``None`` holds them at the prior
+    (analyses that ignore types)."""
+    if mu is not None:
+        return mu
+    return np.tile(game.prior, (n, 1)).reshape(n, game.n_types)
+
+
 def fixed_votes(
-    game: Game, kind: int, m: int, before: U8, after: U8, n_verified: I64
+    game: Game,
+    kind: int,
+    m: int,
+    before: U8,
+    after: U8,
+    n_verified: I64,
+    mu: F64 | None = None,
 ) -> tuple[tuple[int, ...], B, B]:
     """Votes of the issuer's members on a proposal, per row.
 
@@ -177,11 +193,24 @@ def fixed_votes(
         elif rule == VOTE_NO:
             votes[:, col] = False
         elif rule == VOTE_SINCERE:
-            # payoff change of member p: only this measure's burden changes
-            votes[:, col] = -game.burden[p, m] * delta_f >= -1e-12
+            # payoff change of member p: only this measure's burden changes; with a
+            # cost of voting no, the discounted per-period gain of blocking must exceed it
+            gain = -game.burden[p, m] * delta_f
+            cost = float(game.veto_cost[inst, p, kind])
+            if cost == 0.0:
+                votes[:, col] = gain >= -1e-12
+            else:
+                votes[:, col] = gain / (1.0 - game.power_discount[p]) >= -cost - 1e-12
         elif rule == VOTE_CONDITIONAL:
             votes[:, col] = np.where(
                 n_verified >= game.vote_k[p, kind], game.vote_then[p, kind], game.vote_else[p, kind]
+            )
+        elif rule == VOTE_BELIEF:
+            belief = beliefs(game, mu, before.size)[:, game.vote_belief_type[p, kind]]
+            votes[:, col] = np.where(
+                belief >= game.vote_belief_min[p, kind] - 1e-12,
+                game.vote_then[p, kind],
+                game.vote_else[p, kind],
             )
         else:
             assert rule == VOTE_STRATEGIC
@@ -213,7 +242,10 @@ class Slot:
 
     kind: int  # KIND_ESCALATE or KIND_RELIEVE
     measure: int
-    source: str  # "snapback", "relief", "tranche" or "completion"
+    #: "snapback", "relief", "tranche", "completion", "grit_restore" or "grit"
+    source: str
+    index: int = -1  # the GRIT initiative (0-based) of a "grit"/"grit_restore" slot
+    due: bool = False  # a "grit" slot: its initiative is due by the schedule this period
 
     def reverse_veto(self, game: Game) -> bool:
         return self.source == "snapback" and game.snapback_reverse_veto
@@ -233,11 +265,72 @@ def period_slots(game: Game, t: int) -> list[Slot]:
             slots.append(Slot(KIND_ESCALATE, int(game.tranches[k - 1]), "tranche"))
     if game.has_completion:
         slots += [Slot(KIND_RELIEVE, m, "completion") for m in range(game.n_measures)]
+    if game.grit:
+        slots += grit_slots(game, t)
     return slots
 
 
-def tabled(game: Game, slot: Slot, C: U8, M: U8) -> tuple[I64, U8]:
-    """Rows on which ``slot`` tables a proposal, and the measure status it proposes."""
+def grit_slots(game: Game, t: int) -> list[Slot]:
+    """GRIT's agenda (the same every period): withdrawals of initiatives, latest first
+    (only with ``retaliate`` and a reversible concern: without a reversal no withdrawal
+    is ever due), then one slot per initiative in schedule order."""
+    n = int(game.grit_measure.size)
+    out: list[Slot] = []
+    if game.grit_retaliate and game.reversible.any():
+        out += [
+            Slot(KIND_ESCALATE, int(game.grit_measure[j]), "grit_restore", j)
+            for j in range(n - 1, -1, -1)
+        ]
+    out += [
+        Slot(KIND_RELIEVE, int(game.grit_measure[j]), "grit", j, t >= j * game.grit_every)
+        for j in range(n)
+    ]
+    return out
+
+
+def grit_in_force(game: Game, M: U8) -> B:
+    """``(n, n_initiatives)``: initiative ``j`` is in force iff its measure's relief rank is
+    at least the rank of its action."""
+    out: B = STATUS_RANK[M[:, game.grit_measure]] >= game.grit_rank[None, :]
+    return out
+
+
+def _grit_tabled(game: Game, slot: Slot, C: U8, M: U8) -> tuple[I64, U8]:
+    """Rows on which a GRIT slot tables its proposal (model spec 4.9).
+
+    With ``n`` initiatives in force, ``v`` verified concerns and initiative ``j``:
+
+    * ``grit``: ``j`` is the first initiative not in force, and either ``v >= n``
+      (reciprocation: at once, ahead of schedule) or ``t >= j * every`` (``slot.due``) and
+      ``n - v < patience`` (still within patience);
+    * ``grit_restore``: ``j`` is the latest initiative in force and
+      ``n - v > max(patience, 1)`` (more than the schedule itself can reach: a
+      reversal); it restores the strongest earlier initiative on the measure (or its
+      initial status).
+    """
+    j = slot.index
+    force = grit_in_force(game, M)
+    n_in = force.sum(axis=1)
+    v = (C == VERIFIED).sum(axis=1)
+    later = force[:, j + 1 :].any(axis=1)
+    if slot.source == "grit_restore":
+        ok = force[:, j] & ~later & (n_in - v > max(game.grit_patience, 1))
+        rows = np.flatnonzero(ok)
+        return rows, np.full(rows.size, game.grit_restore[j], dtype=np.uint8)
+    first = ~force[:, j] & force[:, :j].all(axis=1)
+    ok = first & ((v >= n_in) | (slot.due & (n_in - v < game.grit_patience)))
+    rows = np.flatnonzero(ok)
+    return rows, np.full(rows.size, RANK_STATUS[game.grit_rank[j]], dtype=np.uint8)
+
+
+def tabled(game: Game, slot: Slot, C: U8, M: U8, mu: F64 | None = None) -> tuple[I64, U8]:
+    """Rows on which ``slot`` tables a proposal, and the measure status it proposes.
+
+    ``mu``: the powers' belief per row (``None``: the prior); a policy with
+    ``relief_if_belief`` tables relief only where the belief in its type is high enough.
+    """
+    if slot.source in ("grit", "grit_restore"):
+        return _grit_tabled(game, slot, C, M)
     m = slot.measure
     col = M[:, m]
     verified = C == VERIFIED
@@ -252,9 +345,11 @@ def tabled(game: Game, slot: Slot, C: U8, M: U8) -> tuple[I64, U8]:
         return rows, RANK_STATUS[justified[rows]]
     if slot.source == "relief":
         target_rank = np.where(verified, game.relief_rank[None, :, m], 0).max(axis=1)
-        rows = np.flatnonzero(
-            ((col == ACTIVE) | (col == CURTAILED)) & (target_rank > STATUS_RANK[col])
-        )
+        ok = ((col == ACTIVE) | (col == CURTAILED)) & (target_rank > STATUS_RANK[col])
+        if game.relief_belief_type >= 0:
+            belief = beliefs(game, mu, C.shape[0])[:, game.relief_belief_type]
+            ok &= belief >= game.relief_belief_min - 1e-12
+        rows = np.flatnonzero(ok)
         return rows, RANK_STATUS[target_rank[rows]]
     unmet = (~verified & game.demands[None, :]).any(axis=1)
     if slot.source == "tranche":
@@ -277,6 +372,7 @@ def resolve(
     record: bool = False,
     flip: tuple[int, int] | None = None,
     oracle: VoteOracle | None = None,
+    mu: F64 | None = None,
 ) -> tuple[U8, list[ProposalRecord]]:
     """Table and vote every proposal of period ``t`` on each state of the batch.
 
@@ -286,19 +382,22 @@ def resolve(
     Strategic members' votes come from ``oracle`` (a solved equilibrium).
     ``flip = (k, p)`` reverses power ``p``'s vote on the ``k``-th proposal tabled
     (counting from 0, for a batch of one state): the counterfactual of a
-    self-enforcement check.
+    self-enforcement check. ``mu`` is the powers' belief over the target's types per
+    row (``None``: the prior), read by belief-conditional relief and votes.
     """
     M = M.copy()
     records: list[ProposalRecord] = []
     n_verified = (C == VERIFIED).sum(axis=1)
     n_tabled = 0
     for k, slot in enumerate(period_slots(game, t)):
-        rows, after = tabled(game, slot, C, M)
+        rows, after = tabled(game, slot, C, M, mu)
         if rows.size == 0:
             continue
         m = slot.measure
         before = M[rows, m].copy()
-        members, votes, strategic = fixed_votes(game, slot.kind, m, before, after, n_verified[rows])
+        members, votes, strategic = fixed_votes(
+            game, slot.kind, m, before, after, n_verified[rows], None if mu is None else mu[rows]
+        )
         if strategic.any():
             if oracle is None:
                 raise ValueError("strategic votes need a solved equilibrium (an oracle)")
@@ -311,9 +410,30 @@ def resolve(
         M[rows[passed], m] = after[passed]
         if record:
             records.append(
-                ProposalRecord(slot.kind, m, rows, before, after, members, votes, passed)
+                ProposalRecord(
+                    slot.kind, m, rows, before, after, members, votes, passed, slot.source
+                )
             )
     return M, records
+
+
+def has_veto_cost(game: Game) -> bool:
+    """True if some member pays a cost for voting no (``institutions[].veto_cost``)."""
+    return bool((game.veto_cost != 0.0).any())
+
+
+def vote_costs(game: Game, records: list[ProposalRecord], n: int) -> F64:
+    """``(n, n_powers)`` veto costs paid in the period: for every recorded proposal,
+    each member voting no pays its ``veto_cost`` for that institution and kind."""
+    out = np.zeros((n, game.n_powers))
+    for rec in records:
+        inst = int(game.issuer[rec.measure])
+        cost = game.veto_cost[inst, list(rec.members), rec.kind]  # (len(members),)
+        if not cost.any():
+            continue
+        paid = (~rec.votes) * cost[None, :]
+        np.add.at(out, (rec.rows[:, None], np.array(rec.members)[None, :]), paid)
+    return out
 
 
 # --------------------------------------------------------------------------- 4.5

@@ -154,7 +154,16 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
     for part in loc:
         if isinstance(part, str) and (
             part.startswith(("literal[", "function-", "str-enum"))
-            or part in {"step_by_step", "escalation", "hybrid", "grand_bargain", "ConditionalVote"}
+            or part
+            in {
+                "step_by_step",
+                "escalation",
+                "hybrid",
+                "grand_bargain",
+                "grit",
+                "ConditionalVote",
+                "BeliefVote",
+            }
         ):
             continue
         out.append(part)

@@ -25,6 +25,7 @@ Identifier = Annotated[
 Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 Amount = Annotated[float, Field(allow_inf_nan=False)]
 Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+NonNegativeAmount = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 
 
 def _yes_no(value: Any) -> Any:
@@ -58,11 +59,28 @@ class Actor(Documented):
     )
 
 
+class VetoCostByKind(_Base):
+    """A member's cost of voting no, per proposal kind (a missing kind costs 0)."""
+
+    escalate: NonNegativeAmount = Field(
+        0.0, description="one-off cost of each no vote on an escalate (impose/restore) proposal"
+    )
+    relieve: NonNegativeAmount = Field(
+        0.0, description="one-off cost of each no vote on a relieve proposal"
+    )
+
+
 class Institution(Documented):
     id: Identifier
     members: list[Identifier] = Field(min_length=1, description="ids of power actors")
     rule: Literal["veto", "majority"] = Field(
         description="veto: passes iff no member votes no; majority: passes iff more yes than no"
+    )
+    veto_cost: dict[Identifier, NonNegativeAmount | VetoCostByKind] = Field(
+        default_factory=dict,
+        description="member id -> one-off political cost (in the scenario's unit) that the "
+        "member pays in the period it votes no on a proposal of this institution: a number "
+        "(both kinds) or {escalate: x, relieve: y}; default: no cost",
     )
 
 
@@ -126,7 +144,24 @@ class ConditionalVote(_Base):
         return _yes_no(v)
 
 
-VoteRule = Literal["yes", "no", "sincere", "strategic"] | ConditionalVote
+class BeliefVote(_Base):
+    """Vote ``then`` if the powers' belief that the target is of type ``if_belief`` is at
+    least ``at_least``, else ``else`` (needs ``types``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    if_belief: Identifier = Field(description="a type id of the scenario's types block")
+    at_least: Probability = Field(description="minimum posterior probability of that type")
+    then: Literal["yes", "no"]
+    else_: Literal["yes", "no"] = Field(alias="else")
+
+    @field_validator("then", "else_", mode="before")
+    @classmethod
+    def _bools(cls, v: Any) -> Any:
+        return _yes_no(v)
+
+
+VoteRule = Literal["yes", "no", "sincere", "strategic"] | ConditionalVote | BeliefVote
 
 
 class MemberVotes(_Base):
@@ -146,7 +181,19 @@ class _PolicyBase(Documented):
     )
 
 
+class BeliefCondition(_Base):
+    """A condition on the powers' belief: P(type) >= at_least."""
+
+    type: Identifier = Field(description="a type id of the scenario's types block")
+    at_least: Probability = Field(description="minimum posterior probability of that type")
+
+
 class _ReliefPart(_Base):
+    relief_if_belief: BeliefCondition | None = Field(
+        None,
+        description="table relief only while the powers' belief in this type is at least "
+        "at_least (needs types; default: relief does not depend on beliefs)",
+    )
     order: Literal["by_cost"] | list[Identifier] = Field(
         "by_cost", description="by_cost (ascending cost, ties by file order) or a list of ids"
     )
@@ -183,10 +230,71 @@ class GrandBargainPolicy(_PolicyBase):
     on_completion: Literal["lift_all"] = "lift_all"
 
 
+class GritPolicy(Documented):
+    """Osgood's GRIT (1962): an announced schedule of unilateral relief initiatives.
+
+    Initiative k (1-based) of ``initiatives`` is due at period (k-1)*every; it is tabled
+    when due while fewer than ``patience`` initiatives stand unreciprocated, and at once
+    (ahead of schedule) when the verified steps match the initiatives in force. With
+    ``retaliate`` the latest initiatives are withdrawn after a reversal. Any open concern
+    counts as reciprocation (see the model spec 4.9).
+    """
+
+    id: Identifier
+    kind: Literal["grit"]
+    initiatives: list[ReliefAction] = Field(
+        min_length=1,
+        description="the announced schedule of relief actions, smallest first; on one "
+        "measure the actions must strictly increase (curtail < freeze < lift)",
+    )
+    every: int = Field(
+        ge=1, description="periods between scheduled initiatives: initiative k is due at "
+        "t = (k-1) * every"
+    )
+    patience: int = Field(
+        ge=0,
+        description="initiatives that may stand unreciprocated: a due initiative is tabled "
+        "while initiatives in force - verified steps < patience",
+    )
+    retaliate: bool = Field(
+        True,
+        description="withdraw the latest initiatives in force when they exceed verified "
+        "steps + max(patience, 1) (only after a reversal)",
+    )
+
+
 Policy = Annotated[
-    StepByStepPolicy | EscalationPolicy | HybridPolicy | GrandBargainPolicy,
+    StepByStepPolicy | EscalationPolicy | HybridPolicy | GrandBargainPolicy | GritPolicy,
     Field(discriminator="kind"),
 ]
+
+
+class TargetType(Documented):
+    """One possible type of the target (its private information), with its prior.
+
+    Every override is optional: a concern or measure not listed keeps the value given
+    in its own block, so the base file describes a complete-information benchmark.
+    """
+
+    id: Identifier
+    prior: Probability = Field(description="prior probability of this type (priors sum to 1)")
+    cost: dict[Identifier, Amount] = Field(
+        default_factory=dict, description="concern id -> one-off cost of the step for this type"
+    )
+    upkeep: dict[Identifier, Amount] = Field(
+        default_factory=dict, description="concern id -> per-period upkeep for this type"
+    )
+    reversal_cost: dict[Identifier, Amount] = Field(
+        default_factory=dict, description="concern id -> one-off cost of reversing for this type"
+    )
+    impact: dict[Identifier, Amount] = Field(
+        default_factory=dict, description="measure id -> per-period cost of it to this type"
+    )
+    value: dict[Identifier, dict[Identifier, Amount]] = Field(
+        default_factory=dict,
+        description="concern id -> power id -> per-period value to that power once verified, "
+        "when the target is of this type",
+    )
 
 
 class Strategies(_Base):
@@ -305,6 +413,11 @@ class Scenario(Documented):
     history: History | None = Field(
         None, description="the observed record of a real case, for `stepdeal backtest`"
     )
+    types: list[TargetType] = Field(
+        default_factory=list,
+        description="private types of the target with priors (incomplete information); "
+        "empty: the target's payoffs are common knowledge",
+    )
     _space: UncertaintySpace | None = PrivateAttr(default=None)
 
     @property
@@ -323,7 +436,7 @@ class Scenario(Documented):
 
     def policy(
         self, policy_id: str
-    ) -> StepByStepPolicy | EscalationPolicy | HybridPolicy | GrandBargainPolicy:
+    ) -> StepByStepPolicy | EscalationPolicy | HybridPolicy | GrandBargainPolicy | GritPolicy:
         for p in self.policies:
             if p.id == policy_id:
                 return p
@@ -411,6 +524,16 @@ def cross_check(s: Scenario) -> list[CrossReferenceProblem]:
                     "list each member once",
                 )
             )
+        for who in inst.veto_cost:
+            if who not in inst.members:
+                out.append(
+                    P(
+                        ("institutions", i, "veto_cost", who),
+                        f"{who!r} is not a member of institution {inst.id!r}",
+                        "veto_cost is given per member of this institution: "
+                        + ", ".join(inst.members),
+                    )
+                )
     for i, c in enumerate(s.concerns):
         for who in c.value:
             if who not in powers:
@@ -485,6 +608,8 @@ def cross_check(s: Scenario) -> list[CrossReferenceProblem]:
                         "a tranche must be a measure with status: potential",
                     )
                 )
+        if isinstance(p, GritPolicy):
+            out += _grit_problems(p, i, measures)
     for who in s.votes:
         if who not in powers:
             out.append(
@@ -498,6 +623,143 @@ def cross_check(s: Scenario) -> list[CrossReferenceProblem]:
         out += _stakeholder_problems(s, powers, set(concerns))
     if s.history is not None:
         out += _history_problems(s, set(concerns), set(measures))
+    out += _type_problems(s, powers, set(concerns), set(measures))
+    return out
+
+
+def _type_problems(
+    s: Scenario, powers: set[str], concerns: set[str], measures: set[str]
+) -> list[CrossReferenceProblem]:
+    P = CrossReferenceProblem
+    out: list[CrossReferenceProblem] = []
+    ids = [t.id for t in s.types]
+    for i in _dupes(ids):
+        out.append(P(("types", i, "id"), f"duplicate type id {ids[i]!r}", "give each its own id"))
+    if len(ids) == 1:
+        out.append(
+            P(
+                ("types",),
+                "a single type is complete information",
+                "declare at least two types, or remove the types block",
+            )
+        )
+    if s.types:
+        total = sum(t.prior for t in s.types)
+        if abs(total - 1.0) > 1e-9:
+            out.append(
+                P(
+                    ("types",),
+                    f"priors sum to {total:g}, not 1",
+                    "give priors that sum to 1 (e.g. 0.6 and 0.4)",
+                )
+            )
+    for i, t in enumerate(s.types):
+        for key in ("cost", "upkeep", "reversal_cost", "value"):
+            for cid in getattr(t, key):
+                if cid not in concerns:
+                    out.append(
+                        P(
+                            ("types", i, key, cid),
+                            f"unknown concern {cid!r}",
+                            f"use concern ids: {', '.join(sorted(concerns))}",
+                        )
+                    )
+        for cid, per in t.value.items():
+            for who in per:
+                if who not in powers:
+                    out.append(
+                        P(
+                            ("types", i, "value", cid, who),
+                            f"{who!r} is not a power actor",
+                            f"use one of {', '.join(sorted(powers))}",
+                        )
+                    )
+        for mid in t.impact:
+            if mid not in measures:
+                out.append(
+                    P(
+                        ("types", i, "impact", mid),
+                        f"unknown measure {mid!r}",
+                        f"use measure ids: {', '.join(sorted(measures))}",
+                    )
+                )
+    known = ", ".join(ids) if ids else "(none: add a types block)"
+    for i, p in enumerate(s.policies):
+        cond = getattr(p, "relief_if_belief", None)
+        if cond is not None and cond.type not in ids:
+            out.append(
+                P(
+                    ("policies", i, "relief_if_belief", "type"),
+                    f"unknown type {cond.type!r}",
+                    f"use a type id declared under types: {known}",
+                )
+            )
+    for who, mv in s.votes.items():
+        for kind in ("escalate", "relieve"):
+            rule = getattr(mv, kind)
+            if isinstance(rule, BeliefVote) and rule.if_belief not in ids:
+                out.append(
+                    P(
+                        ("votes", who, kind, "if_belief"),
+                        f"unknown type {rule.if_belief!r}",
+                        f"use a type id declared under types: {known}",
+                    )
+                )
+    return out
+
+
+_GRIT_RANK = {"curtail": 1, "freeze": 2, "lift": 3}
+_STATUS_RELIEF_RANK = {"active": 0, "curtailed": 1, "frozen": 2, "lifted": 3}
+
+
+def _grit_problems(
+    p: GritPolicy, i: int, measures: dict[str, Measure]
+) -> list[CrossReferenceProblem]:
+    """A GRIT schedule: known, relievable measures; on one measure, increasing actions."""
+    P = CrossReferenceProblem
+    out: list[CrossReferenceProblem] = []
+    last: dict[str, tuple[int, str]] = {}  # measure -> (index, action) of its latest initiative
+    for j, ini in enumerate(p.initiatives):
+        where: tuple[str | int, ...] = ("policies", i, "initiatives", j)
+        m = measures.get(ini.measure)
+        if m is None:
+            out.append(
+                P(
+                    (*where, "measure"),
+                    f"unknown measure {ini.measure!r}",
+                    f"use measure ids: {', '.join(measures) or '(define measures first)'}",
+                )
+            )
+            continue
+        if m.status == "potential":
+            out.append(
+                P(
+                    (*where, "measure"),
+                    f"measure {m.id!r} has status potential: there is nothing to relieve",
+                    "an initiative must relieve a measure with status active or curtailed",
+                )
+            )
+        elif _GRIT_RANK[ini.action] <= _STATUS_RELIEF_RANK[m.status]:
+            out.append(
+                P(
+                    (*where, "action"),
+                    f"measure {m.id!r} starts {m.status}, so {ini.action!r} would be in force "
+                    "before it is made",
+                    "use a stronger action (curtail < freeze < lift) or drop this initiative",
+                )
+            )
+        if ini.measure in last and _GRIT_RANK[ini.action] <= _GRIT_RANK[last[ini.measure][1]]:
+            k, prev = last[ini.measure]
+            out.append(
+                P(
+                    (*where, "action"),
+                    f"{ini.action!r} on {m.id!r} does not go beyond initiative {k + 1} "
+                    f"({prev!r}) on the same measure",
+                    "on one measure, list actions in strictly increasing order: "
+                    "curtail < freeze < lift",
+                )
+            )
+        last[ini.measure] = (j, ini.action)
     return out
 
 
