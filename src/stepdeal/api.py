@@ -19,6 +19,7 @@ from .scenario import Scenario, load_scenario, scenario_hash
 from .sim import Timeline, by_name, simulate
 from .solve import BestResponse, Optimal, solve_best_response
 from .solve.explain import explain_stall
+from .solve.pbe import AnyTypedSolution, BeliefFreeSolution, TypedOptimal, separation, solve_typed
 
 
 @dataclass
@@ -28,6 +29,8 @@ class Run:
     game: Game
     solution: BestResponse | None
     timeline: Timeline
+    #: the perfect Bayesian equilibrium, when the scenario declares target types
+    typed: AnyTypedSolution | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The ``run --json`` contract (see :meth:`Timeline.to_dict`)."""
@@ -43,15 +46,20 @@ def run(
     policy: str | None = None,
     strategy: str | None = None,
     rng: int | np.random.Generator | None = 0,
+    true_type: str | None = None,
 ) -> Run:
     """Run ``scenario`` under ``policy`` (default: its first) with the target's ``strategy``.
 
     ``strategy`` defaults to the scenario's ``strategies.target``. ``rng`` seeds the
     verification draws (an int seed, a Generator, or ``None`` for fresh entropy).
+    With ``types`` in the scenario the target is of type ``true_type`` (default: the
+    first listed) and the optimal target plays the perfect Bayesian equilibrium.
     """
     s = as_scenario(scenario)
     game = compile_game(s, policy)
     name = strategy or s.strategies.target
+    if game.n_types:
+        return _run_typed(s, game, name, rng, true_type)
     solution: BestResponse | None = None
     if name == "optimal" or game.has_strategic:
         # strategic voters play their equilibrium strategies whatever the target does
@@ -67,14 +75,52 @@ def run(
     return Run(game, solution, tl)
 
 
+def _run_typed(
+    s: Scenario,
+    game: Game,
+    name: str,
+    rng: int | np.random.Generator | None,
+    true_type: str | None,
+) -> Run:
+    tid = true_type or game.type_ids[0]
+    if tid not in game.type_ids:
+        raise ValueError(
+            f"scenario {s.name!r} has no type {tid!r}; it has: {', '.join(game.type_ids)}"
+        )
+    k = game.type_ids.index(tid)
+    played = game.for_type(k)
+    typed: AnyTypedSolution | None = None
+    solution: BestResponse | None = None
+    if name == "optimal":
+        typed = solve_typed(game)
+        play = TypedOptimal(typed, k)
+        tl = simulate(played, play, rng, None, beliefs=play)
+        if isinstance(typed, BeliefFreeSolution):
+            solution = typed.per_type[k]
+            tl.extras["why"] = explain_stall(solution, tl)
+        tl.extras["expected_target_utility"] = round(typed.value[tid], 12)
+        tl.extras["solver"] = typed.stats()
+        tl.extras["types"] = {
+            "true_type": tid,
+            "expected_utility_by_type": {t: round(v, 12) for t, v in typed.value.items()},
+            "separation": separation(typed),
+        }
+    else:  # a fixed strategy: the powers' belief stays at the prior
+        tl = simulate(played, by_name(name), rng, None)
+        tl.extras["types"] = {"true_type": tid}
+    tl.extras["scenario_hash"] = scenario_hash(s)
+    return Run(game, solution, tl, typed)
+
+
 def compare(
     scenario: Scenario | str | Path,
     strategy: str | None = None,
     rng: int | None = 0,
+    true_type: str | None = None,
 ) -> dict[str, Run]:
     """Run every policy of ``scenario`` with the same seed; keyed by policy id."""
     s = as_scenario(scenario)
-    return {p.id: run(s, p.id, strategy, rng) for p in s.policies}
+    return {p.id: run(s, p.id, strategy, rng, true_type) for p in s.policies}
 
 
 __all__ = ["Run", "as_scenario", "compare", "run"]

@@ -44,6 +44,13 @@ SeedOpt = Annotated[
 PolicyOpt = Annotated[str | None, typer.Option("--policy", help="policy id (default: the first)")]
 BuiltinArg = Annotated[str, typer.Argument(help="a built-in scenario name (see `stepdeal list`)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of tables")]
+TypeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--type",
+        help="true type of the target when the scenario declares types (default: the first)",
+    ),
+]
 StrategyOpt = Annotated[
     str | None,
     typer.Option(
@@ -147,6 +154,7 @@ def run_cmd(
     seed: SeedOpt = 0,
     json_out: JsonOpt = False,
     strategy: StrategyOpt = None,
+    true_type: TypeOpt = None,
 ) -> None:
     """Run one policy and show what happens period by period."""
     from ..report import run_table
@@ -154,26 +162,40 @@ def run_cmd(
     _check_strategy(strategy)
     s = _load(scenario)
     pid = _policy_or_fail(s, policy)
+    _type_or_fail(s, true_type)
     with _refusals(scenario):
-        result = run(s, pid, strategy, seed)
+        result = run(s, pid, strategy, seed, true_type)
     if json_out:
         _print_json(result.to_dict())
         return
     out.print(run_table(s, result.timeline))
 
 
+def _type_or_fail(s: Scenario, true_type: str | None) -> None:
+    ids = [t.id for t in s.types]
+    if true_type is not None and true_type not in ids:
+        known = ", ".join(ids) if ids else "none: the scenario declares no types"
+        _fail([f"scenario {s.name!r} has no type {true_type!r}. Fix: use --type with {known}"])
+
+
 @contextmanager
 def _refusals(ref: str) -> Iterator[None]:
-    """Turn a solver's refusal (graph over the size budget) into a clear exit-2 error."""
+    """Turn a solver's refusal (graph over the size budget, an unsupported typed game)
+    into a clear exit-2 error."""
+    from ..solve.pbe import TypesNotSupported
+
     try:
         yield
-    except StateGraphTooLarge as exc:
+    except (StateGraphTooLarge, TypesNotSupported) as exc:
         _fail([f"{ref}: {exc}"])
 
 
-def _compare(ref: str, s: Scenario, strategy: str | None, seed: int) -> dict[str, Run]:
+def _compare(
+    ref: str, s: Scenario, strategy: str | None, seed: int, true_type: str | None = None
+) -> dict[str, Run]:
+    _type_or_fail(s, true_type)
     with _refusals(ref):
-        return compare(s, strategy, seed)
+        return compare(s, strategy, seed, true_type)
     raise AssertionError("unreachable")
 
 
@@ -187,13 +209,14 @@ def compare_cmd(
     seed: SeedOpt = 0,
     json_out: JsonOpt = False,
     strategy: StrategyOpt = None,
+    true_type: TypeOpt = None,
 ) -> None:
     """Run every policy of a scenario side by side."""
     from ..report import comparison_table
 
     _check_strategy(strategy)
     s = _load(scenario)
-    results = _compare(scenario, s, strategy, seed)
+    results = _compare(scenario, s, strategy, seed, true_type)
     if json_out:
         _print_json({pid: r.to_dict() for pid, r in results.items()})
         return

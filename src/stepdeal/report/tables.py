@@ -85,7 +85,37 @@ def comparison_row(scenario: Scenario, tl: Timeline, with_units: bool = True) ->
     why = why_text(scenario, tl)
     if why is not None:
         row["why"] = why
+    row.update(type_rows(scenario, tl))
     return row
+
+
+def type_rows(scenario: Scenario, tl: Timeline) -> dict[str, str]:
+    """Rows for a scenario with target types: the true type, the powers' final belief,
+    whether play separates the types and each type's expected result."""
+    info = tl.extras.get("types")
+    if not isinstance(info, dict):
+        return {}
+    out = {"true type": str(info.get("true_type"))}
+    if tl.periods and tl.periods[-1].belief is not None:
+        out["belief at end"] = ", ".join(
+            f"P({k}) {v:.2f}" for k, v in (tl.periods[-1].belief or {}).items()
+        )
+    sep = info.get("separation")
+    if isinstance(sep, dict):
+        lines = [str(sep["verdict"])]
+        for tid, d in sep["types"].items():
+            known = (
+                f"known from {when(scenario, d['first_known'])} "
+                f"(P {d['p_known_at_end']:.2f} by the end)"
+                if d["first_known"] is not None
+                else "never known"
+            )
+            lines.append(
+                f"{tid}: {known}; expected {d['verified_at_end']:.2f} concerns verified, "
+                f"expected belief in the truth {d['belief_in_truth_at_end']:.2f}"
+            )
+        out["types revealed"] = "\n".join(lines)
+    return out
 
 
 def comparison_rows(scenario: Scenario, timelines: dict[str, Timeline]) -> list[dict[str, str]]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..mechanisms.game import (
     ACTIVE,
@@ -34,10 +35,23 @@ from ..mechanisms.rules import (
     pressure,
     resolve,
     target_payoff,
+    vote_costs,
 )
 from .timeline import Event, PeriodRecord, Timeline
 
 ACTION_NAME = {ACTIVE: "impose", CURTAILED: "curtail", FROZEN: "freeze", LIFTED: "lift"}
+
+
+class BeliefTracker(Protocol):
+    """The powers' belief over the target's types (games with ``types``).
+
+    ``observe`` is told the target's action (an index into ``game.actions``) taken in
+    period ``t`` from state ``(C, M)`` and returns the belief after it, by type.
+    """
+
+    type_ids: tuple[str, ...]
+
+    def observe(self, t: int, C: U8, M: U8, action: int) -> NDArray[np.float64]: ...
 
 
 class Strategy(Protocol):
@@ -73,11 +87,15 @@ def simulate(
     strategy: Strategy,
     rng: int | np.random.Generator | None = None,
     oracle: VoteOracle | None = None,
+    beliefs: BeliefTracker | None = None,
 ) -> Timeline:
     """Simulate ``game`` for ``horizon`` periods with the target playing ``strategy``.
 
     ``oracle`` gives the strategic members' votes (from a solved equilibrium); it is
-    required when some member's vote rule is ``strategic``.
+    required when some member's vote rule is ``strategic``. ``beliefs`` updates the
+    powers' belief over the target's types on each action (belief-conditional rules
+    read it; without it they read the prior); pass the game of the true type
+    (:meth:`~stepdeal.mechanisms.game.Game.for_type`) so payoffs are that type's.
     """
     gen, seed = make_rng(rng)
     s = game.scenario
@@ -105,6 +123,7 @@ def simulate(
             )
         n = game.n_concerns
         a = np.array([game.actions.index(action)], dtype=np.int64)
+        mu = None if beliefs is None else beliefs.observe(t, C, M, int(a[0]))
         C2, taken2, reversed2 = apply_action(game, C[None, :], a)
         C, taken, reversed_ = C2[0], taken2[0], reversed2[0]
         for i in sorted(action):
@@ -120,11 +139,21 @@ def simulate(
             if ok:
                 C[i] = VERIFIED
                 tl.events.append(Event(t, "verified", {"concern": ids[i]}))
-        M2, records = resolve(game, t, C[None, :], M[None, :], record=True, oracle=oracle)
+        M2, records = resolve(
+            game,
+            t,
+            C[None, :],
+            M[None, :],
+            record=True,
+            oracle=oracle,
+            mu=None if mu is None else mu[None, :],
+        )
         for rec in records:
             inst = game.institution_ids[int(game.issuer[rec.measure])]
             after = int(rec.after[0])
-            prop = f"{ACTION_NAME[after]}:{mids[rec.measure]}"
+            # a GRIT withdrawal restores a relieved measure: "withdraw:<measure>"
+            name = "withdraw" if rec.source == "grit_restore" else ACTION_NAME[after]
+            prop = f"{name}:{mids[rec.measure]}"
             kind = PROPOSAL_KINDS[rec.kind]
             passed = bool(rec.passed[0])
             tl.events.append(
@@ -165,7 +194,10 @@ def simulate(
         u_target = float(
             target_payoff(game, C[None, :], M[None, :], taken[None, :], reversed_[None, :])[0]
         )
-        u_powers = power_payoffs(game, C[None, :], M[None, :])[0]
+        # a member pays its veto cost (if any) for each no vote of the period
+        u_powers = (
+            power_payoffs(game, C[None, :], M[None, :]) - vote_costs(game, records, 1)
+        )[0]
         target_u.append(u_target)
         for k in range(game.n_powers):
             power_u[k].append(float(u_powers[k]))
@@ -179,6 +211,9 @@ def simulate(
                 measures={mids[j]: MEASURE_STATUS[int(M[j])] for j in range(game.n_measures)},
                 pressure=float(pressure(game, M[None, :])[0]),
                 payoffs=payoffs,
+                belief=None
+                if mu is None or beliefs is None
+                else {tid: float(x) for tid, x in zip(beliefs.type_ids, mu, strict=True)},
             )
         )
     # utilities with the stationary tail of the final state
@@ -191,4 +226,4 @@ def simulate(
     return tl
 
 
-__all__ = ["Strategy", "discounted", "make_rng", "simulate"]
+__all__ = ["BeliefTracker", "Strategy", "discounted", "make_rng", "simulate"]

@@ -33,6 +33,8 @@ class PeriodRecord:
     measures: dict[str, str]  # measure id -> status
     pressure: float  # cost of sanctions to the target this period (scenario unit)
     payoffs: dict[str, float]  # actor id -> payoff this period (scenario unit)
+    #: the powers' belief over the target's types after this period's action (typed games)
+    belief: dict[str, float] | None = None
 
 
 @dataclass
@@ -125,5 +127,9 @@ class Timeline:
             "period": self.period,
             "horizon": self.horizon,
         }
+        if any(p.belief is not None for p in self.periods):
+            out["beliefs"] = [
+                {k: round(v, 12) for k, v in (p.belief or {}).items()} for p in self.periods
+            ]
         out.update(self.extras)
         return out

@@ -669,6 +669,58 @@ def type_path(sol: AnyTypedSolution, k: int) -> TypePath:
     return out
 
 
+def separation(sol: AnyTypedSolution) -> dict[str, object]:
+    """Whether play reveals the target's type, from each type's exact path.
+
+    ``verdict``: ``separating`` if every type is known to the powers by the end with
+    probability 1, ``pooling`` if no type is ever known, else ``partial``; per type:
+    the first period in which it can be known, P(known) and the expected belief in the
+    truth at the end, and the expected number of concerns verified.
+    """
+    game = sol.game
+    paths = [type_path(sol, k) for k in range(game.n_types)]
+    certain_end = [p.p_certain[-1] if p.p_certain else 0.0 for p in paths]
+    ever = [max(p.p_certain, default=0.0) for p in paths]
+    if all(c >= 1.0 - 1e-9 for c in certain_end):
+        verdict = "separating"
+    elif all(e <= 1e-12 for e in ever):
+        verdict = "pooling"
+    else:
+        verdict = "partial"
+    return {
+        "verdict": verdict,
+        "prior": {tid: float(game.prior[k]) for k, tid in enumerate(game.type_ids)},
+        "types": {
+            p.type_id: {
+                "first_known": p.first_certain,
+                "p_known_at_end": round(certain_end[k], 6),
+                "belief_in_truth_at_end": round(p.belief_in_truth[-1], 6),
+                "verified_at_end": round(p.verified[-1], 6),
+            }
+            for k, p in enumerate(paths)
+        },
+    }
+
+
+class TypedOptimal:
+    """Plays type ``k``'s equilibrium strategy and tracks the powers' belief (a
+    :class:`~stepdeal.sim.engine.Strategy` and ``BeliefTracker`` in one)."""
+
+    name = "optimal"
+
+    def __init__(self, solution: AnyTypedSolution, k: int) -> None:
+        self.solution, self.k = solution, k
+        self.type_ids = solution.game.type_ids
+        self.b = support(solution.game)
+
+    def choose(self, game: Game, t: int, C: U8, M: U8) -> tuple[int, ...]:
+        return game.actions[self.solution.choose(t, C, M, self.b, self.k)]
+
+    def observe(self, t: int, C: U8, M: U8, action: int) -> F64:
+        self.b = self.solution.posterior(t, C, M, self.b, action)
+        return belief_of(self.solution.game, self.b)
+
+
 def _node_key(C: U8, M: U8, b: int) -> bytes:
     return bytes(np.concatenate([C, M]).astype(np.uint8).tobytes()) + bytes([b])
 
@@ -678,6 +730,7 @@ __all__ = [
     "AnyTypedSolution",
     "BeliefFreeSolution",
     "TypePath",
+    "TypedOptimal",
     "TypedPlay",
     "TypedSolution",
     "TypesNotSupported",
@@ -686,5 +739,6 @@ __all__ = [
     "solve_typed",
     "submasks",
     "support",
+    "separation",
     "type_path",
 ]
