@@ -229,6 +229,7 @@ def check_cmd(
     policy: PolicyOpt = None,
     seed: SeedOpt = 0,
     json_out: JsonOpt = False,
+    true_type: TypeOpt = None,
 ) -> None:
     """Self-enforcement table: every step and vote on the path, and the hold-up point."""
     from ..report import check_tables
@@ -236,10 +237,18 @@ def check_cmd(
 
     s = _load(scenario)
     pid = _policy_or_fail(s, policy)
+    _type_or_fail(s, true_type)
     with _refusals(scenario):
-        result = run(s, pid, "optimal", seed)
-        assert result.solution is not None
-        table = check(result.solution, result.timeline)
+        result = run(s, pid, "optimal", seed, true_type)
+        table: Any
+        if result.typed is not None:
+            from ..solve.check_typed import check_typed
+
+            tid = true_type or result.typed.game.type_ids[0]
+            table = check_typed(result.typed, result.timeline, tid)
+        else:
+            assert result.solution is not None
+            table = check(result.solution, result.timeline)
     if json_out:
         _print_json(table.to_dict())
         return

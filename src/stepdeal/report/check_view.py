@@ -85,4 +85,34 @@ def check_tables(scenario: Scenario, result: Any) -> list[Any]:
             rev.add_row(r["concern"], r["action"], when(scenario, r["period"]), _mark(r["gain"]))
         out.append(rev)
     out.append(line)
+    if d.get("beliefs") is not None:
+        out.append(belief_table(d))
+    for note in d.get("notes") or []:
+        out.append(Text(f"Note: {note}", style="dim"))
     return out
+
+
+def _p(belief: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.2f}" for k, v in belief.items())
+
+
+def belief_table(d: dict[str, Any]) -> Table:
+    """Per step of the true type: the profile at that point and the powers' belief."""
+    table = Table(
+        title=f"What the powers learn — the target is of type {d.get('true_type')}",
+        caption="belief = the powers' probability of each type (0-1), before and after "
+        "the step is declared; profile: pooling (every type still suspected does the "
+        "same), separating (each does something different), partial, known",
+    )
+    for col in ("period", "concern", "profile", "belief before", "belief after", "others do"):
+        table.add_column(col)
+    for b in d["beliefs"]:
+        table.add_row(
+            str(b["period"]),
+            b["concern"],
+            b["kind"],
+            _p(b["belief_before"]),
+            _p(b["belief_after"]),
+            ", ".join(f"{k}: {v}" for k, v in b["others"].items()) or "—",
+        )
+    return table

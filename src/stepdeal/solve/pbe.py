@@ -193,6 +193,8 @@ class TypedLayer:
     kind: list[str] = field(default_factory=list)
     epsilon: F64 = field(default_factory=lambda: np.zeros(0))
     W: F64 = field(default_factory=lambda: np.zeros((0, 0)))  # per candidate, per type
+    #: the candidate (pair, equilibrium belief after it) of every pair
+    pair_cand: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
 
     @property
     def n_nodes(self) -> int:
@@ -245,6 +247,37 @@ class TypedSolution:
     def node_kind(self, t: int, C: U8, M: U8, b: int) -> str:
         L = self._layer(t)
         return L.kind[L.index(C, M, b)]
+
+    def q_values(self, t: int, C: U8, M: U8, b: int, k: int) -> dict[tuple[int, ...], float]:
+        """Type ``k``'s value of every allowed action at the node, each followed by the
+        belief the equilibrium assigns to it (Bayes on path, the refinement off path)."""
+        L = self._layer(t)
+        node = L.index(C, M, b)
+        U, p0, p1 = _node_payoffs(L, node, self.game.n_types)
+        subs = submasks(b)
+        out: dict[tuple[int, ...], float] = {}
+        for j in range(p1 - p0):
+            post = int(L.pair_post[p0 + j])
+            out[self.game.actions[int(L.pair_action[p0 + j])]] = float(U[k, j, subs.index(post)])
+        return out
+
+    def never_value(self, t: int, C: U8, M: U8, b: int, k: int, forbid: int) -> float:
+        """Type ``k``'s best value from the node if it may never take concern ``forbid``,
+        the other types' strategies and the equilibrium belief map held fixed (a
+        one-type deviation, solved by backward induction over the same layers)."""
+        game = self.game
+        H = game.horizon
+        V = self.layers[H].V[:, k].copy()
+        for u in range(H - 1, t - 1, -1):
+            L = self.layers[u]
+            E = L.end_payoff[:, k] + game.target_discount * V[L.end_next]
+            for st in reversed(L.stages):
+                E = _expect(st, E[:, None])[:, 0]
+            q = E[L.cand_x][L.pair_cand] - L.pair_cost[:, k]
+            q = np.where(game.action_mask[L.pair_action, forbid], -np.inf, q)
+            starts = np.searchsorted(L.pair_node, np.arange(L.n_nodes))
+            V = np.maximum.reduceat(q, starts)
+        return float(V[self.layers[t].index(C, M, b)])
 
     def equilibria(self, t: int, C: U8, M: U8, b: int) -> list[dict[str, object]]:
         """Every pure-profile PBE at one node (not only the selected one), each with the
@@ -558,6 +591,7 @@ def _solve_joint(game: Game, max_size: int, clock: float) -> TypedSolution:
         L.VP = np.zeros((n, K, game.n_powers))
         L.best = np.zeros((n, K), dtype=np.int64)
         L.pair_post = np.zeros(L.pair_node.size, dtype=np.int64)
+        L.pair_cand = np.zeros(L.pair_node.size, dtype=np.int64)
         L.kind = [""] * n
         L.epsilon = np.zeros(n)
         cand_start = np.searchsorted(L.cand_pair, np.arange(L.pair_node.size + 1))
@@ -574,6 +608,7 @@ def _solve_joint(game: Game, max_size: int, clock: float) -> TypedSolution:
                 L.V[node, k] = W[c, k] - L.pair_cost[p0 + j, k]
                 L.VP[node, k, :] = WP[c, k, :]
             L.pair_post[p0:p1] = post
+            L.pair_cand[p0:p1] = [int(cand_start[p0 + j]) + sidx[post[j]] for j in range(p1 - p0)]
             L.kind[node] = kind
             L.epsilon[node] = eps
             if eps > 0:
