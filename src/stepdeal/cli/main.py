@@ -285,6 +285,14 @@ def design_cmd(
         typer.Option("-o", "--output", help="also write the scenario with the designed policy"),
     ] = None,
     json_out: JsonOpt = False,
+    target_posterior: Annotated[
+        str | None,
+        typer.Option(
+            "--target-posterior",
+            help="TYPE=P: design for reassurance: maximise P(the powers' belief in TYPE "
+            "reaches P by the horizon | the target is TYPE) (needs types)",
+        ),
+    ] = None,
 ) -> None:
     """Design the strict step-by-step roadmap that resolves the most in equilibrium."""
     from ..report import check_tables, design_table
@@ -294,10 +302,36 @@ def design_cmd(
     s = _load(scenario)
     try:
         with _refusals(scenario):
-            result = design(s, objective, seed, max_exact, restarts)
+            if target_posterior is not None:
+                from ..solve.design_types import design_for_posterior
+
+                ttype, _, level = target_posterior.partition("=")
+                try:
+                    threshold = float(level)
+                except ValueError:
+                    raise DesignRefused(
+                        f"--target-posterior {target_posterior!r} is not TYPE=P. "
+                        "Fix: write e.g. --target-posterior latency=0.9"
+                    ) from None
+                result = design_for_posterior(
+                    s, ttype, threshold, objective, seed, max_exact, restarts
+                )
+            else:
+                result = design(s, objective, seed, max_exact, restarts)
             designed = run(result.scenario, result.policy["id"], "optimal", 0)
-            assert designed.solution is not None
-            table = check(designed.solution, designed.timeline)
+            table: Any
+            if designed.typed is not None:
+                from ..solve.check_typed import check_typed
+
+                tid = (
+                    target_posterior.partition("=")[0]
+                    if target_posterior
+                    else designed.typed.game.type_ids[0]
+                )
+                table = check_typed(designed.typed, designed.timeline, tid)
+            else:
+                assert designed.solution is not None
+                table = check(designed.solution, designed.timeline)
     except DesignRefused as exc:
         _fail([f"{scenario}: {exc}"])
         return

@@ -102,6 +102,8 @@ class DesignResult:
     evaluated: int
     seconds: float
     warnings: list[str] = field(default_factory=list)
+    #: with ``--target-posterior``: what the powers learn (see ``design_types``)
+    posterior: dict[str, Any] | None = None
 
     @property
     def gap(self) -> float:
@@ -133,7 +135,7 @@ class DesignResult:
             "designs_evaluated": self.evaluated,
             "seconds": round(self.seconds, 3),
             "warnings": self.warnings,
-        }
+        } | ({} if self.posterior is None else {"posterior": self.posterior})
 
     def to_yaml(self) -> str:
         """The designed policy as a YAML list item to paste under ``policies:``."""
@@ -198,7 +200,7 @@ def _space(s: Scenario) -> _Space:
             f"the designer needs a strict one-step-per-period roadmap with fixed votes, "
             f"but {why}. Fix: set max_steps_per_period: 1, make concerns irreversible "
             f"and give every member a fixed vote rule (yes, no, sincere or conditional) "
-            f"in a copy of the scenario"
+            f"and no veto_cost in a copy of the scenario"
         )
     table = pass_table(game)
     n = game.n_concerns

@@ -650,6 +650,9 @@ class TypePath:
     kinds: list[dict[str, float]]
     #: first period in which the powers can be certain of the true type with P > 0
     first_certain: int | None
+    #: per period: P(the belief in the true type is at least ``threshold``)
+    p_at_least: list[float] = field(default_factory=list)
+    threshold: float | None = None
 
     def to_dict(self) -> dict[str, object]:
         r = 6
@@ -663,18 +666,19 @@ class TypePath:
         }
 
 
-def type_path(sol: AnyTypedSolution, k: int) -> TypePath:
-    """Forward pass of the exact distribution of nodes when the true type is ``k``."""
+def type_path(sol: AnyTypedSolution, k: int, threshold: float | None = None) -> TypePath:
+    """Forward pass of the exact distribution of nodes when the true type is ``k``;
+    with ``threshold``, also P(belief in the truth >= threshold) per period."""
     game = sol.game
     K = game.n_types
     nodes: dict[bytes, tuple[U8, U8, int, float]] = {}
     C0, M0 = game.initial_state()
     b0 = support(game)
     nodes[_node_key(C0, M0, b0)] = (C0, M0, b0, 1.0)
-    out = TypePath(game.type_ids[k], [], [], [], [], None)
+    out = TypePath(game.type_ids[k], [], [], [], [], None, threshold=threshold)
     for t in range(game.horizon):
         nxt: dict[bytes, tuple[U8, U8, int, float]] = {}
-        bel = cert = ver = 0.0
+        bel = cert = ver = reached = 0.0
         kinds: dict[str, float] = {}
         for C, M, b, w in nodes.values():
             kind = sol.node_kind(t, C, M, b)
@@ -684,6 +688,8 @@ def type_path(sol: AnyTypedSolution, k: int) -> TypePath:
             mu = belief_of(game, b2)
             bel += w * float(mu[k])
             cert += w * float(b2 == 1 << k)
+            if threshold is not None and mu[k] >= threshold - 1e-12:
+                reached += w
             Ca, _, _ = apply_action(game, C[None, :], np.array([a], dtype=np.int64))
             rows, Cv, prob = verification_outcomes(game, Ca)
             Mv = np.repeat(M[None, :], Cv.shape[0], axis=0)
@@ -698,6 +704,8 @@ def type_path(sol: AnyTypedSolution, k: int) -> TypePath:
         out.p_certain.append(cert)
         out.verified.append(ver)
         out.kinds.append(kinds)
+        if threshold is not None:
+            out.p_at_least.append(reached)
         if out.first_certain is None and cert > 0 and K > 1:
             out.first_certain = t
         nodes = nxt
