@@ -324,3 +324,147 @@ def test_solution_is_reproducible() -> None:
     g = compile_game(kydd(2.0))
     a, b = solve_typed(g), solve_typed(dataclasses.replace(g))
     assert a.value == b.value
+
+
+# --------------------------------------------------------------------------- interfaces
+
+
+def _two_step(horizon: int = 1) -> Scenario:
+    """Easy-first roadmap where only the hard step tells the types apart."""
+    raw = {
+        "name": "two-step",
+        "period": "month",
+        "horizon": horizon,
+        "tail": "persist",
+        "actors": [
+            {"id": "tgt", "role": "target", "discount": 0.9},
+            {"id": "p", "role": "power", "discount": 0.9},
+        ],
+        "institutions": [{"id": "council", "members": ["p"], "rule": "veto"}],
+        "concerns": [
+            {"id": "easy", "cost": 1.0, "value": {"p": 1.0}},
+            {"id": "hard", "cost": 4.0, "value": {"p": 2.0}},
+        ],
+        "measures": [
+            {"id": "m1", "issuer": "council", "status": "active", "impact": 1.0},
+            {"id": "m2", "issuer": "council", "status": "active", "impact": 1.0},
+        ],
+        "types": [
+            {"id": "good", "prior": 0.5},
+            {"id": "bad", "prior": 0.5, "cost": {"hard": 40.0}},
+        ],
+        "policies": [
+            {
+                "id": "easy-first",
+                "kind": "step_by_step",
+                "order": ["easy", "hard"],
+                "strict": True,
+                "relief": {
+                    "easy": [{"measure": "m1", "action": "freeze"}],
+                    "hard": [{"measure": "m2", "action": "freeze"}],
+                },
+            }
+        ],
+        "votes": {"p": {"relieve": "yes"}},
+    }
+    return Scenario.model_validate(raw)
+
+
+def test_design_for_posterior_puts_the_separating_step_first() -> None:
+    from stepdeal.solve.design_types import design_for_posterior
+
+    result = design_for_posterior(_two_step(1), "good", 0.9)
+    assert result.policy["order"][0] == "hard"
+    assert result.posterior is not None
+    assert result.posterior["p_reached"] == 1.0
+    assert result.status == "local"
+    d = result.to_dict()
+    assert d["posterior"]["type"] == "good" and d["objective_name"] == "posterior"
+
+
+def test_easy_first_pools_then_separates() -> None:
+    from stepdeal.api import run
+    from stepdeal.solve.check_typed import check_typed
+
+    r = run(_two_step(4), true_type="good")
+    assert r.typed is not None
+    table = check_typed(r.typed, r.timeline, "good").to_dict()
+    kinds = [(b["concern"], b["kind"]) for b in table["beliefs"]]
+    assert kinds == [("easy", "pooling"), ("hard", "separating")]
+    assert table["beliefs"][1]["belief_after"] == {"good": 1.0, "bad": 0.0}
+    assert all(s["gain_vs_wait"] >= 0 and s["gain_vs_never"] >= 0 for s in table["steps"])
+    sep = r.timeline.to_dict()["types"]["separation"]
+    assert sep["verdict"] == "separating" and sep["types"]["good"]["first_known"] == 1
+
+
+def test_joint_check_gain_vs_never_matches_a_forbidden_resolve() -> None:
+    """In the Kydd game the trustworthy type's only alternative to the gesture is never
+    taking it: gain_vs_never equals gain_vs_wait equals G_T - s."""
+    from stepdeal.api import run
+    from stepdeal.solve.check_typed import check_typed
+
+    r = run(kydd(2.0), true_type="trustworthy")
+    assert r.typed is not None
+    steps = check_typed(r.typed, r.timeline, "trustworthy").to_dict()["steps"]
+    assert steps == [
+        {"concern": "gesture", "period": 0, "gain_vs_wait": 1.0, "gain_vs_never": 1.0}
+    ]
+
+
+def test_cli_type_option_and_errors(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from stepdeal.cli.main import app
+
+    runner = CliRunner()
+    out = runner.invoke(app, ["run", str(DATA / "kydd.yaml"), "--type", "untrustworthy", "--json"])
+    assert out.exit_code == 0, out.output
+    d = json.loads(out.output)
+    assert d["types"]["true_type"] == "untrustworthy"
+    assert d["beliefs"] == [{"trustworthy": 0.0, "untrustworthy": 1.0}]
+    bad = runner.invoke(app, ["compare", str(DATA / "kydd.yaml"), "--type", "saint"])
+    assert bad.exit_code == 2 and "no type 'saint'" in bad.output
+    chk = runner.invoke(app, ["check", str(DATA / "kydd.yaml"), "--json"])
+    assert chk.exit_code == 0 and json.loads(chk.output)["beliefs"][0]["kind"] == "separating"
+    table = runner.invoke(app, ["compare", str(DATA / "kydd.yaml")])
+    assert "types revealed" in table.output and "separating" in table.output
+
+
+# --------------------------------------------------------------------------- iran-2011
+
+
+def test_iran_2011_types_what_each_roadmap_reveals() -> None:
+    """The claims of docs/explanation/types.md about reassurance in 2011."""
+    from stepdeal.api import compare
+
+    s = load_scenario("iran-2011")
+    assert [t.id for t in s.types] == ["latency", "weapon"]
+    results = compare(s)
+    sep = {pid: r.timeline.to_dict()["types"]["separation"] for pid, r in results.items()}
+    # Lavrov's easy-first order: both types take the two cheap steps, then only the
+    # latency type continues: separation from the third step on
+    lavrov = sep["step-by-step"]["types"]
+    assert lavrov["latency"]["first_known"] == 2 and lavrov["weapon"]["first_known"] == 2
+    assert lavrov["weapon"]["verified_at_end"] < lavrov["latency"]["verified_at_end"]
+    # the designed (hard-first) roadmap separates at once; dual track never does
+    assert sep["designed"]["verdict"] == "separating"
+    assert sep["designed"]["types"]["latency"]["first_known"] == 0
+    assert sep["dual-track"]["verdict"] == "pooling"
+
+
+def test_iran_2011_relief_conditioned_on_reassurance_stalls_the_easy_first_roadmap() -> None:
+    """Relief only once P(latency) >= 0.9, on Lavrov's order: the cheap first steps do not
+    reassure (both types would take them), so neither type starts: pooling on no step."""
+    from stepdeal.api import run
+
+    s = load_scenario("iran-2011")
+    raw = s.model_dump(mode="json", by_alias=True, exclude_none=True)
+    pol = next(p for p in raw["policies"] if p["id"] == "step-by-step")
+    pol = dict(pol, id="reassure", relief_if_belief={"type": "latency", "at_least": 0.9})
+    raw["policies"].append(pol)
+    r = run(Scenario.model_validate(raw), "reassure")
+    assert isinstance(r.typed, TypedSolution) and r.typed.status == "exact"
+    assert r.timeline.resolved() == []
+    assert r.timeline.to_dict()["types"]["separation"]["verdict"] == "pooling"
