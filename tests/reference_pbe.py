@@ -127,9 +127,7 @@ class ReferencePBE:
                 if a in post:
                     continue
                 plaus = {
-                    k
-                    for k in supp
-                    if max(U[(k, a, b)] for b in beliefs) > star[k] + _tol(star[k])
+                    k for k in supp if max(U[(k, a, b)] for b in beliefs) > star[k] + _tol(star[k])
                 }
                 post[a] = _restrict(mu, plaus) if plaus else mu
             gain = max(

@@ -247,9 +247,7 @@ def test_strategic_voters_with_types_are_refused_clearly() -> None:
 
 @st.composite
 def typed_scenarios(draw: st.DrawFn) -> Scenario:
-    raw = draw(
-        scenario_dicts(max_concerns=2, max_measures=2, max_horizon=2, max_uncertain=1)
-    )
+    raw = draw(scenario_dicts(max_concerns=2, max_measures=2, max_horizon=2, max_uncertain=1))
     raw["max_steps_per_period"] = 1
     n_types = draw(st.sampled_from([2, 2, 3]))
     priors = draw(st.sampled_from([[0.5, 0.5], [0.3, 0.7], [0.8, 0.2]]))
@@ -406,9 +404,7 @@ def test_joint_check_gain_vs_never_matches_a_forbidden_resolve() -> None:
     r = run(kydd(2.0), true_type="trustworthy")
     assert r.typed is not None
     steps = check_typed(r.typed, r.timeline, "trustworthy").to_dict()["steps"]
-    assert steps == [
-        {"concern": "gesture", "period": 0, "gain_vs_wait": 1.0, "gain_vs_never": 1.0}
-    ]
+    assert steps == [{"concern": "gesture", "period": 0, "gain_vs_wait": 1.0, "gain_vs_never": 1.0}]
 
 
 def test_cli_type_option_and_errors(tmp_path: Path) -> None:

@@ -89,9 +89,7 @@ def design_for_posterior(
     for p in scenario.policies:
         if p.kind == "step_by_step" and p.strict and isinstance(p.order, list):
             pol = p.model_dump(mode="json", by_alias=True, exclude_none=True)
-            if pol.get("relief_if_belief") is None and len(pol["order"]) == len(
-                scenario.concerns
-            ):
+            if pol.get("relief_if_belief") is None and len(pol["order"]) == len(scenario.concerns):
                 pol["id"] = DESIGN_ID
                 starts.append(pol)
     evaluated = 0

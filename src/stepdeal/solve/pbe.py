@@ -508,9 +508,7 @@ def _profiles(
     return out
 
 
-def _node_equilibrium(
-    U: F64, b: int, mu: F64, K: int
-) -> tuple[list[int], list[int], str, float]:
+def _node_equilibrium(U: F64, b: int, mu: F64, K: int) -> tuple[list[int], list[int], str, float]:
     """Solve one node (see :func:`_profiles`). Returns per-type action positions, the
     belief after every action position, the node label and the epsilon (0 if exact)."""
     subs = submasks(b)
@@ -691,7 +689,7 @@ def type_path(sol: AnyTypedSolution, k: int, threshold: float | None = None) -> 
             if threshold is not None and mu[k] >= threshold - 1e-12:
                 reached += w
             Ca, _, _ = apply_action(game, C[None, :], np.array([a], dtype=np.int64))
-            rows, Cv, prob = verification_outcomes(game, Ca)
+            _rows, Cv, prob = verification_outcomes(game, Ca)
             Mv = np.repeat(M[None, :], Cv.shape[0], axis=0)
             Me, _ = resolve(game, t, Cv, Mv, mu=np.tile(mu, (Cv.shape[0], 1)))
             for i in range(Cv.shape[0]):
@@ -779,9 +777,9 @@ __all__ = [
     "TypesNotSupported",
     "belief_of",
     "classify",
+    "separation",
     "solve_typed",
     "submasks",
     "support",
-    "separation",
     "type_path",
 ]
