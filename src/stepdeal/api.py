@@ -99,11 +99,15 @@ def _run_typed(
             solution = typed.per_type[k]
             tl.extras["why"] = explain_stall(solution, tl)
         tl.extras["expected_target_utility"] = round(typed.value[tid], 12)
-        tl.extras["solver"] = typed.stats()
+        sep = separation(typed)
+        stats = typed.stats()
+        if stats["status"] == "approximate" and sep["exact_on_path"]:
+            stats["status"] = "exact on the path"  # flagged nodes are all off the path
+        tl.extras["solver"] = stats
         tl.extras["types"] = {
             "true_type": tid,
             "expected_utility_by_type": {t: round(v, 12) for t, v in typed.value.items()},
-            "separation": separation(typed),
+            "separation": sep,
         }
     else:  # a fixed strategy: the powers' belief stays at the prior
         tl = simulate(played, by_name(name), rng, None)

@@ -111,8 +111,7 @@ def type_rows(scenario: Scenario, tl: Timeline) -> dict[str, str]:
                 else "never known"
             )
             lines.append(
-                f"{tid}: {known}; expected {d['verified_at_end']:.2f} concerns verified, "
-                f"expected belief in the truth {d['belief_in_truth_at_end']:.2f}"
+                f"{tid}: {known}; expected {d['verified_at_end']:.2f} concerns verified"
             )
         out["types revealed"] = "\n".join(lines)
     return out
@@ -155,7 +154,7 @@ def verdict(scenario: Scenario, timelines: dict[str, Timeline]) -> str:
     if len(timelines) == 1:
         (p,) = timelines
         return (
-            f"Only {p} was run: it resolves {int(resolved[p])} of {n} concerns and gives the "
+            f"Only {p} was run: it resolves {int(resolved[p])} of {n} concerns and gives "
             f"{target} a utility of {num(utils[p])} {unit} (discounted sum)."
         )
     many = len(timelines) > 2

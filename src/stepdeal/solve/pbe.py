@@ -143,6 +143,10 @@ class TypedPlay(Protocol):
         """``pooling``, ``separating``, ``partial`` or ``known`` at the node."""
         ...
 
+    def node_epsilon(self, t: int, C: U8, M: U8, b: int) -> float:
+        """0 where the node's profile is an exact PBE, else the largest deviation gain."""
+        ...
+
 
 # --------------------------------------------------------------------------- states
 
@@ -248,6 +252,11 @@ class TypedSolution:
         L = self._layer(t)
         return L.kind[L.index(C, M, b)]
 
+    def node_epsilon(self, t: int, C: U8, M: U8, b: int) -> float:
+        """Largest gain from deviating at the node (0: the profile is an exact PBE)."""
+        L = self._layer(t)
+        return float(L.epsilon[L.index(C, M, b)])
+
     def q_values(self, t: int, C: U8, M: U8, b: int, k: int) -> dict[tuple[int, ...], float]:
         """Type ``k``'s value of every allowed action at the node, each followed by the
         belief the equilibrium assigns to it (Bayes on path, the refinement off path)."""
@@ -342,6 +351,9 @@ class BeliefFreeSolution:
 
     def node_kind(self, t: int, C: U8, M: U8, b: int) -> str:
         return classify([self.choose(t, C, M, b, k) for k in types_in(b, self.game.n_types)])
+
+    def node_epsilon(self, t: int, C: U8, M: U8, b: int) -> float:
+        return 0.0
 
     def stats(self) -> dict[str, object]:
         return {
@@ -651,6 +663,8 @@ class TypePath:
     #: per period: P(the belief in the true type is at least ``threshold``)
     p_at_least: list[float] = field(default_factory=list)
     threshold: float | None = None
+    #: probability of reaching a node without a pure-strategy PBE (0: exact on the path)
+    p_flagged: float = 0.0
 
     def to_dict(self) -> dict[str, object]:
         r = 6
@@ -681,6 +695,8 @@ def type_path(sol: AnyTypedSolution, k: int, threshold: float | None = None) -> 
         for C, M, b, w in nodes.values():
             kind = sol.node_kind(t, C, M, b)
             kinds[kind] = kinds.get(kind, 0.0) + w
+            if sol.node_epsilon(t, C, M, b) > 0:
+                out.p_flagged += w
             a = sol.choose(t, C, M, b, k)
             b2 = sol.posterior(t, C, M, b, a)
             mu = belief_of(game, b2)
@@ -730,6 +746,7 @@ def separation(sol: AnyTypedSolution) -> dict[str, object]:
         verdict = "partial"
     return {
         "verdict": verdict,
+        "exact_on_path": all(p.p_flagged == 0.0 for p in paths),
         "prior": {tid: float(game.prior[k]) for k, tid in enumerate(game.type_ids)},
         "types": {
             p.type_id: {
