@@ -116,6 +116,22 @@ def _run_typed(
     return Run(game, solution, tl, typed)
 
 
+def check_run(result: Run, true_type: str | None = None) -> Any:
+    """The self-enforcement table of a run of the optimal target: a
+    :class:`~stepdeal.solve.check.CheckResult`, or with target types a
+    :class:`~stepdeal.solve.check_typed.TypedCheck` (with the beliefs per step)."""
+    from .solve.check import check
+
+    if result.typed is not None:
+        from .solve.check_typed import check_typed
+
+        tid = true_type or result.typed.game.type_ids[0]
+        return check_typed(result.typed, result.timeline, tid)
+    if result.solution is None:
+        raise ValueError("check needs a run of the optimal target")
+    return check(result.solution, result.timeline)
+
+
 def compare(
     scenario: Scenario | str | Path,
     strategy: str | None = None,
@@ -127,4 +143,4 @@ def compare(
     return {p.id: run(s, p.id, strategy, rng, true_type) for p in s.policies}
 
 
-__all__ = ["Run", "as_scenario", "compare", "run"]
+__all__ = ["Run", "as_scenario", "check_run", "compare", "run"]

@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .. import __version__
-from ..api import Run, as_scenario, compare, run
+from ..api import Run, as_scenario, check_run, compare, run
 from ..scenario import Scenario, ScenarioError, builtin_names, json_schema, load_scenario
 from ..scenario.loader import builtin_text
 from ..solve import StateGraphTooLarge
@@ -233,22 +233,13 @@ def check_cmd(
 ) -> None:
     """Self-enforcement table: every step and vote on the path, and the hold-up point."""
     from ..report import check_tables
-    from ..solve.check import check
 
     s = _load(scenario)
     pid = _policy_or_fail(s, policy)
     _type_or_fail(s, true_type)
     with _refusals(scenario):
         result = run(s, pid, "optimal", seed, true_type)
-        table: Any
-        if result.typed is not None:
-            from ..solve.check_typed import check_typed
-
-            tid = true_type or result.typed.game.type_ids[0]
-            table = check_typed(result.typed, result.timeline, tid)
-        else:
-            assert result.solution is not None
-            table = check(result.solution, result.timeline)
+        table = check_run(result, true_type)
     if json_out:
         _print_json(table.to_dict())
         return

@@ -110,9 +110,7 @@ def type_rows(scenario: Scenario, tl: Timeline) -> dict[str, str]:
                 if d["first_known"] is not None
                 else "never known"
             )
-            lines.append(
-                f"{tid}: {known}; expected {d['verified_at_end']:.2f} concerns verified"
-            )
+            lines.append(f"{tid}: {known}; expected {d['verified_at_end']:.2f} concerns verified")
         out["types revealed"] = "\n".join(lines)
     return out
 

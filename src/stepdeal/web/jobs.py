@@ -38,14 +38,15 @@ def compute(kind: str, s: Scenario, params: dict[str, Any]) -> dict[str, Any]:
     if kind == "compare":
         from ..api import compare
 
-        return {pid: r.to_dict() for pid, r in compare(s, rng=seed).items()}
+        ttype = params.get("type")
+        return {pid: r.to_dict() for pid, r in compare(s, rng=seed, true_type=ttype).items()}
     if kind == "check":
-        from ..api import run
-        from ..solve.check import check
+        from ..api import check_run, run
 
-        r = run(s, params.get("policy") or s.policies[0].id, "optimal", seed)
-        assert r.solution is not None
-        return check(r.solution, r.timeline).to_dict()
+        ttype = params.get("type")
+        r = run(s, params.get("policy") or s.policies[0].id, "optimal", seed, ttype)
+        out: dict[str, Any] = check_run(r, ttype).to_dict()
+        return out
     if kind == "design":
         from ..solve.design import design
 
