@@ -28,6 +28,7 @@ from stepdeal.mechanisms.rules import (
     resolve,
     target_payoff,
     verification_outcomes,
+    vote_costs,
 )
 
 TOL = 1e-9
@@ -84,8 +85,8 @@ class ReferencePBE:
         _, Cv, prob = verification_outcomes(g, Ca)
         total = np.zeros(g.n_powers)
         for i in range(Cv.shape[0]):
-            Me, _ = resolve(g, t, Cv[i : i + 1], M[None, :], mu=np.array([mu]))
-            u = power_payoffs(gk, Cv[i : i + 1], Me)[0]
+            Me, recs = resolve(g, t, Cv[i : i + 1], M[None, :], mu=np.array([mu]), record=True)
+            u = power_payoffs(gk, Cv[i : i + 1], Me)[0] - vote_costs(g, recs, 1)[0]
             cont = self.node(t + 1, Cv[i], Me[0], mu)["VP"][k]
             total += float(prob[i]) * (u + g.power_discount * cont)
         return total

@@ -266,6 +266,11 @@ def typed_scenarios(draw: st.DrawFn) -> Scenario:
             }
         )
     raw["types"] = types
+    for inst in raw["institutions"]:
+        if draw(st.booleans()):
+            inst["veto_cost"] = {
+                m: draw(st.sampled_from([0.0, 0.25, 1.0])) for m in inst["members"]
+            }
     pol = raw["policies"][0]
     if pol["kind"] in ("step_by_step", "hybrid") and draw(st.booleans()):
         pol["relief_if_belief"] = {

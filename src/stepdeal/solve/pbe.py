@@ -71,6 +71,7 @@ from ..mechanisms.rules import (
     resolve,
     target_payoff,
     verification_outcomes,
+    vote_costs,
 )
 from .best_response import (
     DEFAULT_MAX_SIZE,
@@ -461,13 +462,17 @@ def _forward(game: Game, t: int, L: TypedLayer, budget: list[int]) -> TypedLayer
         L.stages.append(_Chance(parent, child, prob, n))
         budget[0] += int(parent.size)
     mu = np.stack([belief_of(game, int(x)) for x in b]) if b.size else np.zeros((0, K))
-    M_end, _ = resolve(game, t, C, M, mu=mu)
+    M_end, recs = resolve(game, t, C, M, mu=mu, record=True)
+    paid = vote_costs(game, recs, C.shape[0])  # veto costs of the period's no votes
     L.end_payoff = np.stack(
         [target_payoff(game.for_type(k), C, M_end) for k in range(K)], axis=1
     ).reshape(C.shape[0], K)
-    L.end_payoff_p = np.stack(
-        [power_payoffs(game.for_type(k), C, M_end) for k in range(K)], axis=1
-    ).reshape(C.shape[0], K, game.n_powers)
+    L.end_payoff_p = (
+        np.stack([power_payoffs(game.for_type(k), C, M_end) for k in range(K)], axis=1).reshape(
+            C.shape[0], K, game.n_powers
+        )
+        - paid[:, None, :]
+    )
     Cn, Mn, bn, L.end_next, keys = _unique(C, M_end, b)
     budget[0] += int(Cn.shape[0])
     return TypedLayer(Cn, Mn, bn, keys)
