@@ -88,6 +88,14 @@ def target_payoff(
     return u
 
 
+def veto_cost(s: Scenario, who: str, kind: str, mid: str) -> float:
+    """What ``who`` pays for voting no on a ``kind`` proposal on measure ``mid``."""
+    m = next(x for x in s.measures if x.id == mid)
+    inst = next(i for i in s.institutions if i.id == m.issuer)
+    c = inst.veto_cost.get(who, 0.0)
+    return float(c) if isinstance(c, float | int) else float(getattr(c, kind))
+
+
 def fixed_vote(s: Scenario, who: str, kind: str, mid: str, after: str, concerns, measures):
     """A member's vote by its rule; ``None`` for a strategic member."""
     mv = s.votes.get(who)
@@ -101,9 +109,13 @@ def fixed_vote(s: Scenario, who: str, kind: str, mid: str, after: str, concerns,
     if rule == "sincere":
         new = dict(measures)
         new[mid] = after
-        return (
-            power_payoff(s, who, concerns, new) >= power_payoff(s, who, concerns, measures) - 1e-12
-        )
+        gain = power_payoff(s, who, concerns, new) - power_payoff(s, who, concerns, measures)
+        cost = veto_cost(s, who, kind, mid)
+        if cost == 0:
+            return gain >= -1e-12
+        # blocking is worth gain/(1 - delta) for good; voting no costs ``cost`` once
+        delta = next(a.discount for a in s.actors if a.id == who)
+        return gain / (1 - delta) >= -cost - 1e-12
     n = sum(1 for v in concerns.values() if v == "verified")
     return (rule.then if n >= rule.if_verified_at_least else rule.else_) == "yes"
 
@@ -121,6 +133,14 @@ def rule_passes(s: Scenario, mid: str, votes: list[bool], reverse_veto: bool = F
 def agenda(s: Scenario, policy, t: int) -> list[tuple[str, str, str]]:
     """(kind, measure, source) of every slot of period t, in order."""
     out = []
+    if policy.kind == "grit":
+        n = len(policy.initiatives)
+        if policy.retaliate and any(c.reversible for c in s.concerns):
+            out += [("escalate", f"{j}", "grit_restore") for j in reversed(range(n))]
+        out += [
+            ("relieve", f"{j}", "grit" if t >= j * policy.every else "grit_early") for j in range(n)
+        ]
+        return out
     if policy.snapback is not None and any(c.reversible for c in s.concerns):
         out += [("escalate", m.id, "snapback") for m in s.measures]
     if policy.kind in ("step_by_step", "hybrid") and any(policy.relief.values()):
@@ -140,6 +160,8 @@ def agenda(s: Scenario, policy, t: int) -> list[tuple[str, str, str]]:
 def proposal(s: Scenario, policy, slot, concerns, measures) -> str | None:
     """Status proposed by a slot in this state, or None if nothing is tabled."""
     _, mid, source = slot
+    if source.startswith("grit"):
+        return grit_proposal(s, policy, int(mid), source, concerns, measures)
     now = measures[mid]
     if source == "snapback":
         justified = "active"
@@ -179,6 +201,43 @@ def proposal(s: Scenario, policy, slot, concerns, measures) -> str | None:
     return "lifted" if not unmet and now in ("active", "curtailed", "frozen") else None
 
 
+def grit_in_force(s: Scenario, policy, measures) -> list[bool]:
+    """Initiative j is in force iff its measure ranks at least as high as its action."""
+    return [
+        measures[a.measure] != "potential"
+        and RANK[measures[a.measure]] >= RANK[ACTION_STATUS[a.action]]
+        for a in policy.initiatives
+    ]
+
+
+def grit_proposal(s: Scenario, policy, j: int, source: str, concerns, measures) -> str | None:
+    """GRIT (model spec 4.9): table initiative j, or withdraw it after a reversal."""
+    force = grit_in_force(s, policy, measures)
+    n = sum(force)
+    v = sum(1 for x in concerns.values() if x == "verified")
+    ini = policy.initiatives[j]
+    if source == "grit_restore":
+        latest = force[j] and not any(force[j + 1 :])
+        if not (latest and n - v > max(policy.patience, 1)):
+            return None
+        back = next(x for x in s.measures if x.id == ini.measure).status
+        for a in policy.initiatives[:j]:
+            if a.measure == ini.measure and RANK[ACTION_STATUS[a.action]] > RANK[back]:
+                back = ACTION_STATUS[a.action]
+        return back
+    first = not force[j] and all(force[:j])
+    due = source == "grit"  # "grit_early": not yet due by the schedule
+    if first and (v >= n or (due and n - v < policy.patience)):
+        return ACTION_STATUS[ini.action]
+    return None
+
+
+def measure_of(policy, slot) -> str:
+    """The measure a slot votes on (GRIT slots name an initiative index)."""
+    _, mid, source = slot
+    return policy.initiatives[int(mid)].measure if source.startswith("grit") else mid
+
+
 def actor_ids(s: Scenario) -> list[str]:
     return [a.id for a in s.actors]
 
@@ -204,24 +263,35 @@ def resolve_values(s: Scenario, policy, t, concerns, measures, k, taken) -> dict
     after = proposal(s, policy, slots[k], concerns, measures)
     if after is None:
         return resolve_values(s, policy, t, concerns, measures, k + 1, taken)
-    kind, mid, _ = slots[k]
+    kind = slots[k][0]
+    mid = measure_of(policy, slots[k])
     m = next(x for x in s.measures if x.id == mid)
     inst = next(i for i in s.institutions if i.id == m.issuer)
     new = dict(measures)
     new[mid] = after
     fixed = [fixed_vote(s, who, kind, mid, after, concerns, measures) for who in inst.members]
     reverse_veto = slots[k][2] == "snapback" and policy.snapback.rule == "reverse_veto"
+    cost = {who: veto_cost(s, who, kind, mid) for who in inst.members}
+
+    def pay(values: dict[str, float], votes: list[bool]) -> dict[str, float]:
+        """Each member voting no pays its veto cost (in this period)."""
+        out = dict(values)
+        for who, yes in zip(inst.members, votes, strict=True):
+            if not yes:
+                out[who] -= cost[who]
+        return out
+
     if None not in fixed:  # no strategic member: the rules decide, follow one branch
         chosen = new if rule_passes(s, mid, fixed, reverse_veto) else measures
-        return resolve_values(s, policy, t, concerns, chosen, k + 1, taken)
+        return pay(resolve_values(s, policy, t, concerns, chosen, k + 1, taken), fixed)
     v_pass = resolve_values(s, policy, t, concerns, new, k + 1, taken)
     v_fail = resolve_values(s, policy, t, concerns, measures, k + 1, taken)
     votes = []
     for who, f in zip(inst.members, fixed, strict=True):
-        if f is None:  # strategic: yes iff passing is at least as good for it
-            f = v_pass[who] >= v_fail[who] - TOL * max(1.0, abs(v_fail[who]))
+        if f is None:  # strategic: yes iff passing is at least as good as failing and paying
+            f = v_pass[who] >= v_fail[who] - cost[who] - TOL * max(1.0, abs(v_fail[who]))
         votes.append(f)
-    return v_pass if rule_passes(s, mid, votes, reverse_veto) else v_fail
+    return pay(v_pass if rule_passes(s, mid, votes, reverse_veto) else v_fail, votes)
 
 
 def branches(s: Scenario, concerns: dict[str, str], taken: tuple[str, ...]):

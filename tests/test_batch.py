@@ -50,8 +50,18 @@ def _perturbed(game: Any, seed: int, n: int) -> BatchParams:
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(scenario_dicts(max_horizon=4), st.integers(0, 2**32 - 1))
-def test_batch_equals_one_by_one(d: dict[str, Any], seed: int) -> None:
+@given(
+    scenario_dicts(max_horizon=4),
+    st.integers(0, 2**32 - 1),
+    st.lists(st.sampled_from([0.0, 0.0, 0.25, 1.0, 3.0]), min_size=6, max_size=6),
+)
+def test_batch_equals_one_by_one(d: dict[str, Any], seed: int, costs: list[float]) -> None:
+    # random costs of voting no (per member, per kind) on the first institution
+    inst = d["institutions"][0]
+    inst["veto_cost"] = {
+        who: {"escalate": costs[2 * i], "relieve": costs[2 * i + 1]}
+        for i, who in enumerate(inst["members"])
+    }
     s = Scenario.model_validate(d)
     game = compile_game(s, "pol")
     P = _perturbed(game, seed, 4)

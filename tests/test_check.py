@@ -49,9 +49,12 @@ def test_vote_gains_zero_when_not_pivotal_and_signed_otherwise() -> None:
     r = run("iran-2011", "dual-track", rng=0)
     res = check(r.solution, r.timeline)
     by = {(v.member, v.proposal): v for v in res.votes}
-    # two vetoes on the UN tranche: neither Russia nor China is pivotal alone
+    # two vetoes on the UN tranche: neither Russia nor China is pivotal alone, so the
+    # outcome does not depend on Russia's vote and its gain is only the veto cost it
+    # pays for voting no (4 USD bn-equivalent, the unsc veto_cost of the file)
     assert by[("russia", "impose:unsc-new")].vote == "no"
-    assert by[("russia", "impose:unsc-new")].gain_vs_opposite == 0.0
+    assert by[("russia", "impose:unsc-new")].gain_vs_opposite == -4.0
+    assert by[("china", "impose:unsc-new")].gain_vs_opposite == 0.0
     # the US pays a burden for s.1245 and its rule makes it vote yes anyway
     assert by[("usa", "impose:us-ndaa-1245")].gain_vs_opposite < 0
 

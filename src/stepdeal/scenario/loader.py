@@ -132,7 +132,7 @@ _FIXES = {
     "too_short": "give at least {min_length} entries",
     "finite_number": "use a finite number",
     "union_tag_invalid": "set kind to one of {expected_tags}",
-    "union_tag_not_found": "add kind: step_by_step | escalation | hybrid | grand_bargain",
+    "union_tag_not_found": "add kind: step_by_step | escalation | hybrid | grand_bargain | grit",
 }
 
 
@@ -161,6 +161,8 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
                 "hybrid",
                 "grand_bargain",
                 "grit",
+                "veto_cost_number",
+                "veto_cost_by_kind",
                 "ConditionalVote",
                 "BeliefVote",
             }

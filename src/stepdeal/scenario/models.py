@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from .history import History
 from .uncertainty import Dist, UncertaintySpace
@@ -70,13 +79,25 @@ class VetoCostByKind(_Base):
     )
 
 
+def _veto_cost_tag(v: Any) -> str:
+    return "veto_cost_by_kind" if isinstance(v, dict | VetoCostByKind) else "veto_cost_number"
+
+
+#: a number (both proposal kinds) or ``{escalate: x, relieve: y}``
+VetoCost = Annotated[
+    Annotated[NonNegativeAmount, Tag("veto_cost_number")]
+    | Annotated[VetoCostByKind, Tag("veto_cost_by_kind")],
+    Discriminator(_veto_cost_tag),
+]
+
+
 class Institution(Documented):
     id: Identifier
     members: list[Identifier] = Field(min_length=1, description="ids of power actors")
     rule: Literal["veto", "majority"] = Field(
         description="veto: passes iff no member votes no; majority: passes iff more yes than no"
     )
-    veto_cost: dict[Identifier, NonNegativeAmount | VetoCostByKind] = Field(
+    veto_cost: dict[Identifier, VetoCost] = Field(
         default_factory=dict,
         description="member id -> one-off political cost (in the scenario's unit) that the "
         "member pays in the period it votes no on a proposal of this institution: a number "
@@ -248,8 +269,9 @@ class GritPolicy(Documented):
         "measure the actions must strictly increase (curtail < freeze < lift)",
     )
     every: int = Field(
-        ge=1, description="periods between scheduled initiatives: initiative k is due at "
-        "t = (k-1) * every"
+        ge=1,
+        description="periods between scheduled initiatives: initiative k is due at "
+        "t = (k-1) * every",
     )
     patience: int = Field(
         ge=0,

@@ -195,9 +195,7 @@ def simulate(
             target_payoff(game, C[None, :], M[None, :], taken[None, :], reversed_[None, :])[0]
         )
         # a member pays its veto cost (if any) for each no vote of the period
-        u_powers = (
-            power_payoffs(game, C[None, :], M[None, :]) - vote_costs(game, records, 1)
-        )[0]
+        u_powers = (power_payoffs(game, C[None, :], M[None, :]) - vote_costs(game, records, 1))[0]
         target_u.append(u_target)
         for k in range(game.n_powers):
             power_u[k].append(float(u_powers[k]))

@@ -24,7 +24,11 @@ expected periods until it is (censored at the horizon), the expected sum of the
 target's sanctions cost over the horizon and the expected number of vetoes cast.
 
 Games with strategic voters are refused (:class:`NotBatchable`): their votes depend
-on the sample's values, so the graph is not shared.
+on the sample's values, so the graph is not shared; the ensemble solves them one
+sample at a time with the full solver. A member's ``veto_cost`` (a fixed number) is
+supported: a sincere member's vote then also depends on its sample discount, which
+enters the structure key, and the costs paid in each post-verification state are
+recorded with the graph and charged in the forward pass.
 """
 
 from __future__ import annotations
@@ -40,11 +44,14 @@ from ..mechanisms.game import (
     CURTAILED,
     F64,
     I64,
+    KIND_ESCALATE,
+    KIND_RELIEVE,
     OPEN,
     VERIFIED,
     VOTE_SINCERE,
     Game,
 )
+from ..mechanisms.rules import has_veto_cost
 from .best_response import (
     DEFAULT_MAX_SIZE,
     TIE_TOLERANCE,
@@ -152,6 +159,16 @@ def structure_keys(game: Game, params: BatchParams) -> list[bytes]:
     c = params.curtail[:, None, :]
     deltas = [c - 1.0, -c, -np.ones_like(c), 1.0 - c, c, np.ones_like(c)]
     votes = np.stack([(-b * d) >= -1e-12 for d in deltas], axis=-1)  # (S, k, nm, 6)
+    if has_veto_cost(game):
+        # as rules.fixed_votes: with a cost c of voting no, yes iff gain/(1-delta) >= -c;
+        # the first three deltas are relief (kind relieve), the last three escalation
+        cost = game.veto_cost[game.issuer][:, sincere, :]  # (nm, k, 2)
+        cost = np.transpose(cost, (1, 0, 2))[None]  # (1, k, nm, 2)
+        disc = params.power_discount[:, sincere][:, :, None]  # (S, k, 1)
+        for j, d in enumerate(deltas):
+            c = cost[..., KIND_RELIEVE if j < 3 else KIND_ESCALATE]
+            with_cost = (-b * d) / (1.0 - disc) >= -c - 1e-12
+            votes[..., j] = np.where(c == 0.0, votes[..., j], with_cost)
     zero = np.stack([params.curtail == 0.0, params.curtail == 1.0], axis=-1)
     return [
         vclass[s].tobytes() + np.packbits(votes[s]).tobytes() + np.packbits(zero[s]).tobytes()
@@ -253,6 +270,8 @@ def _solve_group(game: Game, layers: list[Layer], P: BatchParams) -> BatchOutcom
             m = _scatter(st.child, w * m[st.parent], _n_children(st))
         if L.end_vetoes.size:
             vetoes += (m * L.end_vetoes[:, None]).sum(axis=0)
+        if L.end_vote_cost.size:  # veto costs paid this period, per sample and power
+            power -= (dP**t) * (m.T @ L.end_vote_cost)
         mass = _scatter(L.end_next, m, nxt.n_states)
         up, press, ver = _aggregates(nxt, mass, P)
         power += (dP**t) * up

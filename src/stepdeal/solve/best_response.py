@@ -48,12 +48,14 @@ from ..mechanisms.rules import (
     allowed_actions,
     apply_action,
     fixed_votes,
+    has_veto_cost,
     passes,
     period_slots,
     power_payoffs,
     resolve,
     tabled,
     target_payoff,
+    vote_costs,
 )
 from ..mechanisms.state import Keys, as_keys, pack, unique_states
 
@@ -92,6 +94,9 @@ class ChanceStage:
     prob: F64
     n_parents: int
     concern: int = -1  # the concern being verified (-1: a merge stage, probability 1)
+    #: (n_parents, n_powers) veto costs paid by the powers before this merge stage (empty:
+    #: none); subtracted from the parents' values in the backward pass
+    cost_p: F64 = field(default_factory=lambda: np.zeros((0, 0)))
 
 
 @dataclass
@@ -115,6 +120,8 @@ class VoteStage:
     fixed: B  # (len(rows), len(members)) votes of the non-strategic members
     strategic: B  # (len(members),)
     reverse_veto: bool = False
+    #: (len(members),) each member's cost of voting no on this proposal (``veto_cost``)
+    no_cost: F64 = field(default_factory=lambda: np.zeros(0))
     strategic_votes: B = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
     passed: B = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
@@ -143,6 +150,9 @@ class Layer:
     end_next: I64 = field(default_factory=lambda: np.zeros(0, np.int64))  # its end state
     #: vetoes cast in the agenda of each post-verification state (``count_vetoes`` only)
     end_vetoes: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    #: (post-verification states, powers) veto costs paid in the agenda of each state
+    #: (games with a ``veto_cost`` and fixed votes; empty otherwise)
+    end_vote_cost: F64 = field(default_factory=lambda: np.zeros((0, 0)))
     Q: F64 = field(default_factory=lambda: np.zeros(0))  # per (state, action)
     V: F64 = field(default_factory=lambda: np.zeros(0))  # per state
     VP: F64 = field(default_factory=lambda: np.zeros((0, 0)))  # powers' values per state
@@ -298,10 +308,15 @@ def _forward(
         C, M, child, keys = _merge(C2, M[parent])
         layer.stages.append(ChanceStage(parent, child, prob, n, int(i)))
     # (3) proposals and votes
+    paid = None  # veto costs per post-vote row, when some member has one
     if game.has_strategic:
-        C, M_end = _vote_stages(game, t, layer, C, M, keys, budget)
+        C, M_end, paid = _vote_stages(game, t, layer, C, M, keys, budget)
     else:
-        M_end, records = resolve(game, t, C, M, record=count_vetoes)
+        costly = has_veto_cost(game)
+        M_end, records = resolve(game, t, C, M, record=count_vetoes or costly)
+        if costly:
+            paid = vote_costs(game, records, C.shape[0])
+            layer.end_vote_cost = paid
         if count_vetoes:
             layer.end_vetoes = np.zeros(C.shape[0], dtype=np.int64)
             for rec in records:
@@ -310,6 +325,8 @@ def _forward(
                     np.add.at(layer.end_vetoes, rec.rows, np.where(rec.passed, 0, no))
     layer.end_payoff = target_payoff(game, C, M_end)
     layer.end_payoff_p = power_payoffs(game, C, M_end)
+    if paid is not None:
+        layer.end_payoff_p = layer.end_payoff_p - paid
     C_next, M_next, layer.end_next, keys = _merge(C, M_end)
     budget.take(C_next.shape[0], t, "states")
     return Layer(C_next, M_next, keys)
@@ -317,10 +334,17 @@ def _forward(
 
 def _vote_stages(
     game: Game, t: int, layer: Layer, C: U8, M: U8, keys: Keys, budget: _Budget
-) -> tuple[U8, U8]:
-    """Agenda slots of period ``t`` as stages; strategic slots branch into pass/fail."""
+) -> tuple[U8, U8, F64 | None]:
+    """Agenda slots of period ``t`` as stages; strategic slots branch into pass/fail.
+
+    Returns the states after the agenda and, when some member has a ``veto_cost``, the
+    costs of the no votes cast by fixed rules since the last stage, per returned row
+    (earlier costs are attached to the stages: a merge stage's ``cost_p``, a vote
+    stage's ``no_cost``)."""
     n_verified = (C == VERIFIED).sum(axis=1)
     merged = True
+    costly = has_veto_cost(game)
+    acc = np.zeros((C.shape[0], game.n_powers)) if costly else None
     for k, slot in enumerate(period_slots(game, t)):
         rows, after = tabled(game, slot, C, M)
         if rows.size == 0:
@@ -329,16 +353,23 @@ def _vote_stages(
         members, votes, strategic = fixed_votes(
             game, slot.kind, m, M[rows, m], after, n_verified[rows]
         )
+        no_cost = game.veto_cost[int(game.issuer[m]), list(members), slot.kind]
         if not strategic.any():  # decided by the rules: apply in place
             passed = passes(game, m, votes, slot.reverse_veto(game))
             M = M.copy()
             M[rows[passed], m] = after[passed]
+            if acc is not None:
+                cols = np.array(members, dtype=np.int64)
+                acc[np.ix_(rows, cols)] += (~votes) * no_cost[None, :]
             merged = False
             continue
         if not merged:  # parents must be merged and sorted for look-ups
             n = C.shape[0]
             C, M, inv, keys = _merge(C, M)
-            layer.stages.append(ChanceStage(np.arange(n), inv, np.ones(n), n))
+            merge = ChanceStage(np.arange(n), inv, np.ones(n), n)
+            if acc is not None:
+                merge.cost_p, acc = acc, np.zeros((C.shape[0], game.n_powers))
+            layer.stages.append(merge)
             rows, after = tabled(game, slot, C, M)
             n_verified = (C == VERIFIED).sum(axis=1)
             members, votes, strategic = fixed_votes(
@@ -362,12 +393,15 @@ def _vote_stages(
                 fixed=votes[:, ~strategic],
                 strategic=strategic,
                 reverse_veto=slot.reverse_veto(game),
+                no_cost=no_cost,
             )
         )
         keys = new_keys
         n_verified = (C == VERIFIED).sum(axis=1)
         merged = True
-    return C, M
+        if acc is not None:
+            acc = np.zeros((C.shape[0], game.n_powers))
+    return C, M, acc
 
 
 def _choose(game: Game, st: VoteStage, E: F64, EP: F64) -> tuple[F64, F64]:
@@ -376,7 +410,9 @@ def _choose(game: Game, st: VoteStage, E: F64, EP: F64) -> tuple[F64, F64]:
     cols = [p for p, s in zip(st.members, st.strategic, strict=True) if s]
     gain = EP[st.pass_child][:, cols] - EP[fail][:, cols]
     tol = TIE_TOLERANCE * np.maximum(1.0, np.abs(EP[fail][:, cols]))
-    st.strategic_votes = gain >= -tol
+    # as if pivotal: yes iff passing is worth at least failing minus the cost of a no
+    cost = st.no_cost[st.strategic][None, :] if st.no_cost.size else 0.0
+    st.strategic_votes = gain >= -cost - tol
     votes = np.empty((st.rows.size, len(st.members)), dtype=bool)
     votes[:, ~st.strategic] = st.fixed
     votes[:, st.strategic] = st.strategic_votes
@@ -385,6 +421,9 @@ def _choose(game: Game, st: VoteStage, E: F64, EP: F64) -> tuple[F64, F64]:
     out_EP = EP[st.self_child].copy()
     out_E[st.rows] = np.where(st.passed, E[st.pass_child], E[fail])
     out_EP[st.rows] = np.where(st.passed[:, None], EP[st.pass_child], EP[fail])
+    if st.no_cost.any():
+        cols_all = np.array(st.members, dtype=np.int64)
+        out_EP[np.ix_(st.rows, cols_all)] -= (~votes) * st.no_cost[None, :]
     return out_E, out_EP
 
 
@@ -460,6 +499,8 @@ def solve_best_response(
             else:
                 E = _expect(st, E)
                 EP = _expect(st, EP)
+                if st.cost_p.size:
+                    EP = EP - st.cost_p
         layer.Q = E[layer.pair_x] - layer.pair_cost
         chosen = _argmax_first(layer.pair_state, layer.Q, layer.n_states)
         layer.best, layer.V = layer.pair_action[chosen], layer.Q[chosen]

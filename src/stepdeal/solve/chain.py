@@ -73,6 +73,12 @@ def chain_refusal(game: Game) -> str | None:
         return "a concern is reversible (the target could undo a step)"
     if (game.vote_rule[:, KIND_RELIEVE] == VOTE_STRATEGIC).any():
         return "a member votes strategically on relief (votes then depend on the whole game)"
+    if (game.veto_cost[:, :, KIND_RELIEVE] != 0.0).any():
+        # a strict roadmap tables relief only (no tranches, and no snapback: concerns are
+        # irreversible here), so a cost of voting no on escalation is never paid
+        return "a member has a veto_cost on relief (the chain recursion does not count it)"
+    if game.grit:
+        return "the policy is grit (its relief follows a schedule, not a step order)"
     return None
 
 

@@ -10,8 +10,10 @@ For a run of the optimal target (a :class:`~stepdeal.sim.timeline.Timeline` and 
   scenario's unit, discounted to period ``t``; ≥ 0 means the step is self-enforcing.
 * **votes** — for each vote on the path: the member's continuation value (its payoff
   this period plus its discounted value from the next) with its vote minus with the
-  opposite vote, the other votes fixed; 0 when the vote is not pivotal. A negative
-  gain marks a vote the member would rather not cast (its rule binds it).
+  opposite vote, the other votes fixed; 0 when the vote is not pivotal. Both sides
+  include the member's ``veto_cost`` for each no vote of the period, so a non-pivotal
+  vote's gain is the veto cost it saves or pays. A negative gain marks a vote the
+  member would rather not cast (its rule binds it).
 * **reversals** — for a reversible concern: each reversal on the path, with
   ``gain`` = Q_t(s, reverse c) − the best Q_t(s, a) over actions that keep ``c``
   (≥ 0: reversing is the target's best reply); and for each reversible concern that
@@ -37,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from ..mechanisms.game import F64, U8, VERIFIED, Game
-from ..mechanisms.rules import power_payoffs, resolve
+from ..mechanisms.rules import power_payoffs, resolve, vote_costs
 from ..sim.timeline import Timeline
 from .best_response import BestResponse, power_tail_values, solve_best_response
 from .explain import explain_stall, state_at_start
@@ -186,8 +188,9 @@ def _vote_checks(sol: BestResponse, tl: Timeline) -> list[VoteCheck]:
             dtype=np.uint8,
         )
         oracle = sol.vote_oracle if game.has_strategic else None
-        M_end, _ = resolve(game, t, C[None, :], M_start[None, :], oracle=oracle)
+        M_end, recs = resolve(game, t, C[None, :], M_start[None, :], record=True, oracle=oracle)
         actual = _continuation(sol, t, C, M_end[0])
+        paid = vote_costs(game, recs, 1)[0]  # veto costs of the period's no votes
         k = -1
         for ev in evs:
             if ev["kind"] == "proposal":
@@ -195,18 +198,20 @@ def _vote_checks(sol: BestResponse, tl: Timeline) -> list[VoteCheck]:
                 continue
             p = game.power_ids.index(ev["member"])
             try:
-                M_alt, _ = resolve(
-                    game, t, C[None, :], M_start[None, :], flip=(k, p), oracle=oracle
+                M_alt, recs_alt = resolve(
+                    game, t, C[None, :], M_start[None, :], record=True, flip=(k, p), oracle=oracle
                 )
             except KeyError:  # the flip leaves the solved graph before a strategic vote
                 out.append(
                     VoteCheck(t, ev["institution"], ev["member"], ev["proposal"], ev["vote"], None)
                 )
                 continue
+            # the flipped vote also changes the veto costs the member pays this period
+            extra = float(vote_costs(game, recs_alt, 1)[0, p] - paid[p])
             if (M_alt == M_end).all():
-                gain = 0.0
+                gain = extra
             else:
-                gain = float(actual[p] - _continuation(sol, t, C, M_alt[0])[p])
+                gain = float(actual[p] - _continuation(sol, t, C, M_alt[0])[p]) + extra
             out.append(
                 VoteCheck(t, ev["institution"], ev["member"], ev["proposal"], ev["vote"], _r(gain))
             )

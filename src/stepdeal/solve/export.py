@@ -66,6 +66,7 @@ from ..mechanisms.rules import (
     resolve,
     target_payoff,
     verification_outcomes,
+    vote_costs,
 )
 from ..mechanisms.state import unique_states
 
@@ -154,7 +155,7 @@ def _forward(game: Game, max_nodes: int, detail: bool) -> tuple[list[_Period], U
             return periods, C, M, bound + float(n_out.sum())
         bound += float(n_out.sum())
         row, C_after, _ = verification_outcomes(game, C_taken)
-        M_end, _ = resolve(game, t, C_after, M[pair_state][row])
+        M_end, recs = resolve(game, t, C_after, M[pair_state][row], record=detail)
         first, inverse, _ = unique_states(C_after, M_end)
         period = _Period(
             C=C,
@@ -169,7 +170,7 @@ def _forward(game: Game, max_nodes: int, detail: bool) -> tuple[list[_Period], U
             u = np.column_stack(
                 [
                     target_payoff(game, C_after, M_end, taken[row], reversed_[row]),
-                    power_payoffs(game, C_after, M_end),
+                    power_payoffs(game, C_after, M_end) - vote_costs(game, recs, row.size),
                 ]
             )
             weight = np.array([d**t for d in _discounts(game)])

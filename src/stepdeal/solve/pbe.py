@@ -365,6 +365,10 @@ class BeliefFreeSolution:
             "seconds": round(self.seconds, 6),
             "nodes": sum(s.n_states for s in self.per_type),
             "flagged_nodes": 0,
+            # the complete-information solver's counts, summed over the per-type solves
+            "states": sum(s.n_states for s in self.per_type),
+            "state_actions": sum(s.n_pairs for s in self.per_type),
+            "chance_edges": sum(s.n_outcomes for s in self.per_type),
         }
 
 
