@@ -28,7 +28,7 @@ from stepdeal.solve.pbe import solve_typed
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
-from generate import benchmark_scenario  # noqa: E402
+from generate import benchmark_scenario
 
 
 def best_of(fn: Any, n: int = 3) -> tuple[float, Any]:
@@ -50,7 +50,8 @@ def with_reassurance(raw: dict[str, Any], base: str, theta: float) -> Scenario:
 
 
 def main() -> None:
-    print(f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}")
+    machine = platform.processor() or platform.machine()
+    print(f"machine: {machine}, Python {platform.python_version()}")
     s = load_scenario("iran-2011")
     print("\n1. iran-2011, two types, per policy (belief-free)")
     for p in s.policies:
@@ -91,7 +92,8 @@ def main() -> None:
     print("\n5. design iran-2011 --target-posterior latency=0.9")
     t = time.perf_counter()
     res = design_for_posterior(s, "latency", 0.9)
-    print(f"  {time.perf_counter() - t:7.1f} s, {res.evaluated} designs, first step {res.policy['order'][0]}")
+    took = time.perf_counter() - t
+    print(f"  {took:7.1f} s, {res.evaluated} designs, first step {res.policy['order'][0]}")
 
 
 if __name__ == "__main__":
