@@ -61,3 +61,11 @@ def unique_states(C: U8, M: U8) -> tuple[NDArray[np.int64], NDArray[np.int64], K
     uniq, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     sorted_keys: Keys = uniq  # type: ignore[assignment]
     return first.astype(np.int64), inverse.astype(np.int64).ravel(), sorted_keys
+
+
+def find_key(keys: Keys, key: np.generic, what: str = "state") -> int:
+    """Row of ``key`` in the sorted ``keys`` (``KeyError`` naming ``what`` if absent)."""
+    i = int(np.searchsorted(keys, key))
+    if i >= keys.size or keys[i] != key:
+        raise KeyError(f"{what} not reachable under this policy")
+    return i

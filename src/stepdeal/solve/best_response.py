@@ -57,7 +57,7 @@ from ..mechanisms.rules import (
     target_payoff,
     vote_costs,
 )
-from ..mechanisms.state import Keys, as_keys, pack, unique_states
+from ..mechanisms.state import Keys, as_keys, find_key, pack, unique_states
 
 TIE_TOLERANCE = 1e-9
 #: default budget of stored graph elements (states + state-action pairs + chance edges,
@@ -166,11 +166,7 @@ class Layer:
         """Row of the state ``(C, M)`` in this layer (KeyError if unreachable)."""
         C = np.asarray(C, dtype=np.uint8)
         M = np.asarray(M, dtype=np.uint8)
-        key = as_keys(pack(C[None, :], M[None, :]))[0]
-        i = int(np.searchsorted(self.keys, key))
-        if i >= self.keys.size or self.keys[i] != key:
-            raise KeyError("state not reachable under this policy")
-        return i
+        return find_key(self.keys, as_keys(pack(C[None, :], M[None, :]))[0])
 
 
 @dataclass

@@ -73,6 +73,7 @@ from ..mechanisms.rules import (
     verification_outcomes,
     vote_costs,
 )
+from ..mechanisms.state import find_key
 from .best_response import (
     DEFAULT_MAX_SIZE,
     TIE_TOLERANCE,
@@ -211,10 +212,7 @@ class TypedLayer:
             np.asarray(M, np.uint8)[None, :],
             np.array([b], dtype=np.int64),
         )[0]
-        i = int(np.searchsorted(self.keys, key))
-        if i >= self.keys.size or self.keys[i] != key:
-            raise KeyError("node not reachable under this policy")
-        return i
+        return find_key(self.keys, key, "node")
 
 
 @dataclass
