@@ -6,6 +6,7 @@ import io
 import json
 import sqlite3
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -322,3 +323,22 @@ def test_serve_command_starts_the_app(tmp_path) -> None:  # type: ignore[no-unty
         proc.terminate()
         _, err = proc.communicate(timeout=20)
     assert f"open http://127.0.0.1:{port}/" in err
+
+
+def test_types_in_inspect_compare_and_check(client: TestClient) -> None:
+    """A scenario with target types: the true type is a parameter, beliefs come back."""
+    text = (Path(__file__).parent / "data" / "kydd.yaml").read_text()
+    info = client.post("/api/inspect", json={"yaml": text}).json()
+    assert [t["id"] for t in info["types"]] == ["trustworthy", "untrustworthy"]
+    r = client.post("/api/compare", json={"yaml": text, "type": "untrustworthy"}).json()
+    assert r["reassure"]["types"]["true_type"] == "untrustworthy"
+    assert r["reassure"]["types"]["separation"]["verdict"] == "separating"
+    assert r["reassure"]["beliefs"] == [{"trustworthy": 0.0, "untrustworthy": 1.0}]
+    c = client.post("/api/check", json={"yaml": text, "type": "trustworthy"}).json()
+    assert c["true_type"] == "trustworthy" and c["beliefs"][0]["kind"] == "separating"
+    bad = client.post("/api/compare", json={"yaml": text, "type": "saint"})
+    assert bad.status_code == 422
+    problem = bad.json()["problems"][0]
+    assert problem["path"] == "type" and "untrustworthy" in problem["fix"]
+    none = client.post("/api/check", json={"name": "holdup-demo", "type": "x"})
+    assert none.status_code == 422 and "has none" in none.json()["problems"][0]["fix"]

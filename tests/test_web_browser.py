@@ -355,6 +355,33 @@ def test_check_shows_the_self_enforcement_table(page: Any, session: dict[str, An
     _shot(page, "check")
 
 
+def test_types_selector_and_what_the_powers_learn(page: Any, session: dict[str, Any]) -> None:
+    """iran-2011 declares two types: compare and check offer the true type, the compare
+    page shows whether each policy separates them, and check shows the beliefs."""
+    from playwright.sync_api import expect
+
+    with page.expect_response(_is_compare, timeout=SLOW):
+        _open(page, session["base"], "/compare/b:iran-2011")
+    expect(page.get_by_test_id("compare-results")).to_have_attribute(
+        "data-state", "done", timeout=SLOW
+    )
+    types = page.get_by_test_id("types-table")
+    expect(types.locator('tr[data-policy="dual-track"] [data-col=verdict]')).to_have_text("pooling")
+    expect(types.locator('tr[data-policy="designed"] [data-col=verdict]')).to_have_text(
+        "separating"
+    )
+    with page.expect_response(_is_compare, timeout=SLOW) as answer:
+        page.get_by_test_id("true-type").select_option("weapon")
+    assert answer.value.request.post_data_json["type"] == "weapon"
+    expect(types).to_contain_text("true type: weapon")
+    with page.expect_response(lambda r: r.url.endswith("/api/check"), timeout=SLOW):
+        _open(page, session["base"], "/check/b:iran-2011?policy=step-by-step&type=weapon")
+    expect(page.get_by_test_id("check-results")).to_have_attribute("data-state", "done")
+    rows = page.locator("[data-testid=check-beliefs] tbody tr")
+    expect(rows).to_have_count(2)  # the weapon type takes the two cheap steps, pooling
+    expect(rows.first).to_contain_text("pooling")
+
+
 def test_forecast_plots_positions_by_round(page: Any, session: dict[str, Any]) -> None:
     from playwright.sync_api import expect
 

@@ -88,6 +88,9 @@ class YamlData(BaseModel):
 
 class CompareRequest(Source):
     seed: int = Field(0, ge=0)
+    type: str | None = Field(
+        None, description="true type of the target, for a scenario with types (default: first)"
+    )
 
 
 class TableRequest(CompareRequest):
@@ -97,6 +100,9 @@ class TableRequest(CompareRequest):
 class CheckRequest(Source):
     policy: str | None = None
     seed: int = Field(0, ge=0)
+    type: str | None = Field(
+        None, description="true type of the target, for a scenario with types (default: first)"
+    )
 
 
 class DesignRequest(Source):
@@ -114,6 +120,9 @@ class RunRequest(Source):
     kind: Literal["compare", "check", "design", "forecast", "ensemble"]
     seed: int = Field(0, ge=0)
     policy: str | None = Field(None, description="check: the policy (default: the first)")
+    type: str | None = Field(
+        None, description="compare, check: true type of the target (scenarios with types)"
+    )
     objective: Literal["resolved", "powers", "welfare"] = "resolved"
     model: Literal["compromise", "bdm", "smp"] = "compromise"
     n: int = Field(200, ge=1, le=MAX_ENSEMBLE, description="ensemble: samples")
@@ -141,6 +150,14 @@ def _parse(text: str) -> Scenario:
         raise ApiError(
             422, [_problem(p.message, p.fix, p.path, p.line) for p in exc.problems]
         ) from None
+
+
+def _type(s: Scenario, ttype: str | None) -> str | None:
+    ids = [t.id for t in s.types]
+    if ttype is not None and ttype not in ids:
+        fix = f"use one of {', '.join(ids)}" if ids else "leave out type: the scenario has none"
+        raise ApiError(422, [_problem(f"no type {ttype!r}", fix, "type")])
+    return ttype
 
 
 def _policy(s: Scenario, policy: str | None) -> str:
@@ -456,22 +473,24 @@ def create_app(
             ],
             "uncertainties": sliders,
             "stakeholders": s.stakeholders is not None,
+            "types": [{"id": t.id, "name": t.name, "prior": t.prior} for t in s.types],
         }
 
     # ------------------------------------------------------------------ analyses
 
-    answers: OrderedDict[tuple[str, int], dict[str, Any]] = OrderedDict()
+    answers: OrderedDict[tuple[str, int, str | None], dict[str, Any]] = OrderedDict()
     lock = threading.Lock()
 
     @app.post("/api/compare")
     def compare_(req: CompareRequest) -> dict[str, Any]:
         """Answers are cached by (scenario hash, seed): moving a slider back is instant."""
         s, _ = scenario_of(req)
-        key = (scenario_hash(s), req.seed)
+        ttype = _type(s, req.type)
+        key = (scenario_hash(s), req.seed, ttype)
         with lock:
             hit = answers.get(key)
         if hit is None:
-            hit = compute("compare", s, {"seed": req.seed})
+            hit = compute("compare", s, {"seed": req.seed, "type": ttype})
         with lock:
             answers[key] = hit
             answers.move_to_end(key)
@@ -485,7 +504,8 @@ def create_app(
         from ..report.frames import periods_frame, to_bytes
 
         s, _ = scenario_of(req)
-        frame = periods_frame({p: r.timeline for p, r in compare(s, rng=req.seed).items()})
+        runs = compare(s, rng=req.seed, true_type=_type(s, req.type))
+        frame = periods_frame({p: r.timeline for p, r in runs.items()})
         media = "text/csv" if req.format == "csv" else "application/vnd.apache.parquet"
         return Response(
             to_bytes(frame, req.format),
@@ -501,7 +521,8 @@ def create_app(
         from ..report.html import render_html
 
         s, _ = scenario_of(req)
-        html = render_html(s, {p: r.timeline for p, r in compare(s, rng=req.seed).items()})
+        runs = compare(s, rng=req.seed, true_type=_type(s, req.type))
+        html = render_html(s, {p: r.timeline for p, r in runs.items()})
         return HTMLResponse(
             html,
             headers={"Content-Disposition": f'attachment; filename="{s.name}-report.html"'},
@@ -510,7 +531,8 @@ def create_app(
     @app.post("/api/check")
     def check_(req: CheckRequest) -> dict[str, Any]:
         s, _ = scenario_of(req)
-        return compute("check", s, {"policy": _policy(s, req.policy), "seed": req.seed})
+        params = {"policy": _policy(s, req.policy), "seed": req.seed, "type": _type(s, req.type)}
+        return compute("check", s, params)
 
     @app.post("/api/design")
     def design_(req: DesignRequest) -> dict[str, Any]:
@@ -535,6 +557,8 @@ def create_app(
         params: dict[str, Any] = {"seed": req.seed}
         if req.values:
             params["values"] = req.values
+        if req.kind in ("compare", "check"):
+            params["type"] = _type(s, req.type)
         if req.kind == "check":
             params["policy"] = _policy(s, req.policy)
         elif req.kind == "design":

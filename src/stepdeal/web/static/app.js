@@ -906,6 +906,19 @@ async function pageEditor(main, id, _query, ref) {
 
 // ------------------------------------------------------------------ compare
 
+/** A select of the scenario's private types of the target (null without types). */
+function typeSelect(info, query) {
+  const types = info.types || [];
+  if (!types.length) return null;
+  const sel = h(
+    "select",
+    { id: "true-type", testid: "true-type" },
+    types.map((t) => h("option", { value: t.id }, `${t.id} (prior ${fmt(t.prior, 2)})`)),
+  );
+  if (query && query.get("type")) sel.value = query.get("type");
+  return sel;
+}
+
 async function inspect(source) {
   return api("POST", "/api/inspect", source);
 }
@@ -975,6 +988,33 @@ function renderCompareResult(container, result, info, values, ref) {
       return h("li", {}, h("strong", {}, r.policy), `: the target stops at ${periodLabel(period, w.period)}; its next options would lose: ${opts.join("; ") || "none left"}.`);
     }),
   );
+  const typed = rows.filter((r) => r.run.types && r.run.types.separation);
+  const typesTable = typed.length
+    ? h(
+        "table",
+        { testid: "types-table" },
+        h("caption", {}, `What the powers learn about the target's type (true type: ${typed[0].run.types.true_type}); probabilities 0–1, expected values over verification draws.`),
+        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Policy"), h("th", { scope: "col" }, "Types revealed"), h("th", { scope: "col" }, "Belief at the end (this run)"), h("th", { scope: "col" }, "Per type"))),
+        h(
+          "tbody",
+          {},
+          typed.map((r) => {
+            const sep = r.run.types.separation;
+            const beliefs = r.run.beliefs || [];
+            const end = beliefs.length ? beliefs[beliefs.length - 1] : {};
+            const per = Object.entries(sep.types).map(([t, d]) => `${t}: ${d.first_known === null ? "never known" : `known from ${periodLabel(period, d.first_known)} (P ${fmt(d.p_known_at_end, 2)} by the end)`}, ${fmt(d.verified_at_end, 2)} concerns verified`);
+            return h(
+              "tr",
+              { "data-policy": r.policy },
+              h("th", { scope: "row" }, r.policy),
+              h("td", { "data-col": "verdict" }, sep.verdict),
+              h("td", {}, Object.entries(end).map(([t, p]) => `P(${t}) ${fmt(p, 2)}`).join(", ") || "—"),
+              h("td", { class: "small" }, per.join("; ")),
+            );
+          }),
+        ),
+      )
+    : null;
   const vetoList = rows.flatMap((r) => r.run.vetoes.map((v) => ({ ...v, policy: r.policy })));
   const timelines = h("div", { class: "plots", testid: "plot-timeline" });
   const pressure = h("div", { class: "plot", testid: "plot-pressure" });
@@ -982,6 +1022,8 @@ function renderCompareResult(container, result, info, values, ref) {
   fill(container,
     h("h2", {}, "Summary"),
     h("div", { class: "table-wrap" }, table),
+    typesTable ? h("h3", {}, "Reassurance: does the policy separate the types?") : null,
+    typesTable ? h("div", { class: "table-wrap" }, typesTable) : null,
     h("h3", {}, "Why the target stops"),
     why,
     vetoList.length
@@ -1051,6 +1093,7 @@ async function pageCompare(main, id, query, ref) {
   setTitle(`Compare ${info.name}`);
   const values = valuesFromQuery(query);
   const seedInput = h("input", { id: "seed", type: "number", min: 0, step: 1, value: seedInit, testid: "seed" });
+  const typeSel = typeSelect(info, query);
   const status = h("div", { class: "status", testid: "compare-status", "aria-live": "polite" });
   const results = h("div", { testid: "compare-results", "data-state": "idle", "data-run": "0" });
   const errors = h("div", {});
@@ -1113,7 +1156,7 @@ async function pageCompare(main, id, query, ref) {
     return { u, range, show, box, toMedian };
   });
 
-  const body = () => ({ ...source, seed: Number(seedInput.value) || 0, values: { ...values } });
+  const body = () => ({ ...source, seed: Number(seedInput.value) || 0, values: { ...values }, ...(typeSel ? { type: typeSel.value } : {}) });
 
   async function run() {
     if (controller) controller.abort();
@@ -1150,6 +1193,7 @@ async function pageCompare(main, id, query, ref) {
     if (controller) controller.abort();
   });
   seedInput.addEventListener("change", rerun);
+  if (typeSel) typeSel.addEventListener("change", rerun);
 
   const resetAll = h("button", { type: "button", testid: "reset-all" }, "Reset all to medians");
   resetAll.addEventListener("click", () => {
@@ -1203,7 +1247,13 @@ async function pageCompare(main, id, query, ref) {
       h("h2", { id: "params-h" }, "Uncertain parameters"),
       sliders.length ? h("p", { class: "muted small" }, "Each slider sets one uncertainty (the others stay at their medians); the comparison re-runs when you move one.") : h("p", { class: "muted" }, "This scenario declares no uncertainties."),
       h("div", { class: "sliders", testid: "sliders" }, sliders.map((s) => s.box)),
-      h("div", { class: "controls" }, h("div", {}, h("label", { for: "seed" }, "Seed (tie-breaks and chance draws)"), seedInput), sliders.length ? h("div", {}, resetAll) : null),
+      h(
+        "div",
+        { class: "controls" },
+        h("div", {}, h("label", { for: "seed" }, "Seed (tie-breaks and chance draws)"), seedInput),
+        typeSel ? h("div", {}, h("label", { for: "true-type", title: "the target's private type: the run plays that type's equilibrium strategy" }, "True type of the target"), typeSel) : null,
+        sliders.length ? h("div", {}, resetAll) : null,
+      ),
     ),
     status,
     errors,
@@ -1252,7 +1302,16 @@ function renderCheckResult(container, r) {
   const steps = r.steps || [];
   const votes = r.votes || [];
   const holdup = r.holdup;
-  const known = new Set(["scenario", "policy", "seed", "unit", "period", "steps", "votes", "holdup"]);
+  const known = new Set(["scenario", "policy", "seed", "unit", "period", "steps", "votes", "holdup", "beliefs", "notes", "true_type"]);
+  const pct = (b) => Object.entries(b || {}).map(([t, p]) => `${t} ${fmt(p, 2)}`).join(", ");
+  const beliefCols = [
+    { key: "period", label: `When (${period})`, num: true, format: (v) => periodLabel(period, v) },
+    { key: "concern", label: "Step" },
+    { key: "kind", label: "Profile" },
+    { key: "belief_before", label: "Belief before (0–1)", format: pct },
+    { key: "belief_after", label: "Belief after (0–1)", format: pct },
+    { key: "others", label: "Other types do", format: (v) => Object.entries(v || {}).map(([t, a]) => `${t}: ${a}`).join(", ") || "—" },
+  ];
   const extra = Object.fromEntries(Object.entries(r).filter(([k]) => !known.has(k)));
   fill(container,
     h(
@@ -1276,6 +1335,9 @@ function renderCheckResult(container, r) {
     h("div", { class: "table-wrap" }, tableOf(steps, stepCols, "check-steps", `Gains are the target's, in ${unit} (discounted): taking the step when it did versus waiting one ${period}, and versus never.`)),
     h("h2", {}, `Votes (${votes.length})`),
     votes.length ? h("div", { class: "table-wrap" }, tableOf(votes, voteCols, "check-votes", `Gains are the voting member's, in ${unit}.`)) : h("p", { class: "muted" }, "No votes on the path."),
+    r.beliefs ? h("h2", {}, `What the powers learn (the target is ${r.true_type})`) : null,
+    r.beliefs ? h("div", { class: "table-wrap" }, tableOf(r.beliefs, beliefCols, "check-beliefs", "Profile: pooling (every type still suspected does the same), separating, partial or known.")) : null,
+    (r.notes || []).map((n) => h("p", { class: "muted small" }, `Note: ${n}`)),
     Object.keys(extra).length ? h("details", {}, h("summary", {}, "More (JSON)"), h("pre", {}, JSON.stringify(extra, null, 1))) : null,
   );
 }
@@ -1289,6 +1351,7 @@ async function pageCheck(main, id, query, ref) {
   const policySel = h("select", { id: "policy", testid: "policy" }, info.policies.map((p) => h("option", { value: p.id }, `${p.id} (${p.kind})`)));
   if (query.get("policy")) policySel.value = query.get("policy");
   const seed = h("input", { id: "seed", type: "number", min: 0, step: 1, value: Number(query.get("seed") || 0), testid: "seed" });
+  const typeSel = typeSelect(info, query);
   const runBtn = h("button", { type: "button", class: "primary", testid: "run" }, "Check");
   const status = h("div", { class: "status", testid: "status", "aria-live": "polite" });
   const out = h("div", { testid: "check-results", "data-state": "idle" });
@@ -1308,7 +1371,7 @@ async function pageCheck(main, id, query, ref) {
     out.classList.add("stale");
     status.replaceChildren(h("span", { class: "spinner", "aria-hidden": "true" }), `Checking ${policySel.value}…`);
     try {
-      const r = await api("POST", "/api/check", { ...source, policy: policySel.value, seed: Number(seed.value) || 0, values }, { signal: controller.signal });
+      const r = await api("POST", "/api/check", { ...source, policy: policySel.value, seed: Number(seed.value) || 0, values, ...(typeSel ? { type: typeSel.value } : {}) }, { signal: controller.signal });
       if (!alive(id)) return;
       last = r;
       renderCheckResult(out, r);
@@ -1325,12 +1388,20 @@ async function pageCheck(main, id, query, ref) {
   onLeave(() => controller && controller.abort());
   runBtn.addEventListener("click", run);
   policySel.addEventListener("change", run);
+  if (typeSel) typeSel.addEventListener("change", run);
 
   add(main,
     h("h1", {}, `Check: ${info.title || info.name}`),
     h("p", { class: "muted" }, "Is every step and vote on the equilibrium path self-enforcing? Where does the target hold up, and what extra relief per period would move it?"),
     scenarioLinks(ref, "check", queryOf(values, 0)),
-    h("div", { class: "controls" }, h("div", {}, h("label", { for: "policy" }, "Policy"), policySel), h("div", {}, h("label", { for: "seed" }, "Seed"), seed), h("div", {}, runBtn)),
+    h(
+      "div",
+      { class: "controls" },
+      h("div", {}, h("label", { for: "policy" }, "Policy"), policySel),
+      h("div", {}, h("label", { for: "seed" }, "Seed"), seed),
+      typeSel ? h("div", {}, h("label", { for: "true-type" }, "True type of the target"), typeSel) : null,
+      h("div", {}, runBtn),
+    ),
     h("div", { class: "toolbar" }, h("span", { class: "label" }, "Download:"), json, csvSteps, csvVotes),
     status,
     out,
