@@ -574,6 +574,117 @@ def _node_payoffs(L: TypedLayer, node: int, K: int) -> tuple[F64, int, int]:
     return U, p0, p1
 
 
+def _groups(b: I64, n_act: I64) -> dict[tuple[int, int], I64]:
+    """Node indices grouped by (belief set, number of allowed actions)."""
+    out: dict[tuple[int, int], list[int]] = {}
+    for i, key in enumerate(zip(b.tolist(), n_act.tolist(), strict=True)):
+        out.setdefault(key, []).append(i)
+    return {k: np.array(v, dtype=np.int64) for k, v in out.items()}
+
+
+def _solve_group(
+    game: Game,
+    L: TypedLayer,
+    W: F64,
+    WP: F64,
+    nodes: I64,
+    b: int,
+    nA: int,
+    pair_start: I64,
+    cand_start: I64,
+) -> F64:
+    """:func:`_node_equilibrium` for every node of ``nodes`` at once (the same belief set
+    ``b`` and ``nA`` allowed actions); writes the layer's solution, returns the epsilons.
+
+    The profiles are enumerated in the same canonical order, with the same Bayes and
+    intuitive-criterion beliefs, deviation test, selection and tie rules as the one-node
+    version, which remains the definition (``equilibria`` uses it)."""
+    K = game.n_types
+    subs = submasks(b)
+    n_sub = len(subs)
+    sidx = np.full(1 << K, -1, dtype=np.int64)
+    sidx[subs] = np.arange(n_sub)
+    T = types_in(b, K)
+    G = nodes.size
+    pairs = pair_start[nodes][:, None] + np.arange(nA)[None, :]  # (G, nA)
+    cands = cand_start[pairs][:, :, None] + np.arange(n_sub)[None, None, :]  # (G, nA, S)
+    U = (
+        np.transpose(W[cands], (0, 3, 1, 2))
+        - np.transpose(L.pair_cost[pairs], (0, 2, 1))[:, :, :, None]
+    )  # (G, K, nA, S)
+    umax = U.max(axis=3)  # best payoff of each action under some belief (G, K, nA)
+    mu = belief_of(game, b)
+    rows = np.arange(G)
+    best_w = np.zeros(G)  # read only where best_prof >= 0
+    best_prof = np.full(G, -1, dtype=np.int64)
+    least_gain = np.full(G, np.inf)
+    least_prof = np.full(G, -1, dtype=np.int64)
+    profiles = list(product(range(nA), repeat=len(T)))
+    posts: list[I64] = []
+    for pi, prof in enumerate(profiles):
+        on = [0] * nA
+        for i, k in enumerate(T):
+            on[prof[i]] |= 1 << k
+        star = np.stack([U[:, k, prof[i], sidx[on[prof[i]]]] for i, k in enumerate(T)], axis=1)
+        tol = TIE_TOLERANCE * np.maximum(1.0, np.abs(star))  # (G, |T|)
+        post = np.empty((G, nA), dtype=np.int64)
+        for j in range(nA):
+            if on[j]:
+                post[:, j] = on[j]
+                continue
+            plaus = np.zeros(G, dtype=np.int64)
+            for i, k in enumerate(T):
+                plaus |= np.where(umax[:, k, j] > star[:, i] + tol[:, i], 1 << k, 0)
+            post[:, j] = np.where(plaus != 0, plaus, b)
+        posts.append(post)
+        dev_idx = sidx[post]  # (G, nA)
+        gain = np.zeros(G)
+        for i, k in enumerate(T):
+            dev = U[rows[:, None], k, np.arange(nA)[None, :], dev_idx].max(axis=1)
+            gain = np.maximum(gain, dev - star[:, i] - tol[:, i])
+        eq = gain <= 0.0
+        w = (star * mu[T][None, :]).sum(axis=1)
+        better = eq & (
+            (best_prof < 0) | (w > best_w + TIE_TOLERANCE * np.maximum(1.0, np.abs(best_w)))
+        )
+        best_w = np.where(better, w, best_w)
+        best_prof = np.where(better, pi, best_prof)
+        worse = ~eq & (gain < least_gain)
+        least_gain = np.where(worse, gain, least_gain)
+        least_prof = np.where(worse, pi, least_prof)
+    exact = best_prof >= 0
+    chosen = np.where(exact, best_prof, least_prof)
+    eps = np.where(exact, 0.0, least_gain)
+    prof_arr = np.array(profiles, dtype=np.int64).reshape(len(profiles), len(T))
+    post_all = np.stack(posts)  # (P, G, nA)
+    post = post_all[chosen, rows]  # (G, nA)
+    dev_idx = sidx[post]
+    acts = np.zeros((G, K), dtype=np.int64)
+    for i, k in enumerate(T):
+        acts[:, k] = prof_arr[chosen, i]
+    for k in range(K):
+        if (b >> k) & 1:
+            continue  # not suspected: best response to the belief map (first within tol)
+        vals = U[rows[:, None], k, np.arange(nA)[None, :], dev_idx]  # (G, nA)
+        top = vals.max(axis=1)
+        ok = vals >= (top - TIE_TOLERANCE * np.maximum(1.0, np.abs(top)))[:, None]
+        acts[:, k] = ok.argmax(axis=1)
+    labels = [classify(list(p)) for p in profiles]
+    pair_of = pairs[rows[:, None], acts]  # (G, K) pair of each type's action
+    cand_of = cands[rows[:, None], acts, dev_idx[rows[:, None], acts]]  # (G, K)
+    L.best[nodes] = L.pair_action[pair_of]
+    kk = np.arange(K)[None, :]
+    L.V[nodes] = W[cand_of, kk] - L.pair_cost[pair_of, kk]
+    L.VP[nodes] = WP[cand_of, kk]
+    L.pair_post[pairs] = post
+    L.pair_cand[pairs] = cands[rows[:, None], np.arange(nA)[None, :], dev_idx]
+    for g, node in enumerate(nodes.tolist()):
+        L.kind[node] = labels[int(chosen[g])]
+    L.epsilon[nodes] = eps
+    out: F64 = eps
+    return out
+
+
 def _solve_joint(game: Game, max_size: int, clock: float) -> TypedSolution:
     K, H = game.n_types, game.horizon
     C0, M0 = game.initial_state()
@@ -612,25 +723,14 @@ def _solve_joint(game: Game, max_size: int, clock: float) -> TypedSolution:
         L.kind = [""] * n
         L.epsilon = np.zeros(n)
         cand_start = np.searchsorted(L.cand_pair, np.arange(L.pair_node.size + 1))
-        for node in range(n):
-            b = int(L.b[node])
-            subs = submasks(b)
-            U, p0, p1 = _node_payoffs(L, node, K)
-            acts, post, kind, eps = _node_equilibrium(U, b, belief_of(game, b), K)
-            sidx = {m: i for i, m in enumerate(subs)}
-            for k in range(K):
-                j = acts[k]
-                c = int(cand_start[p0 + j]) + sidx[post[j]]
-                L.best[node, k] = L.pair_action[p0 + j]
-                L.V[node, k] = W[c, k] - L.pair_cost[p0 + j, k]
-                L.VP[node, k, :] = WP[c, k, :]
-            L.pair_post[p0:p1] = post
-            L.pair_cand[p0:p1] = [int(cand_start[p0 + j]) + sidx[post[j]] for j in range(p1 - p0)]
-            L.kind[node] = kind
-            L.epsilon[node] = eps
-            if eps > 0:
-                flagged += 1
-                eps_max = max(eps_max, eps)
+        pair_start = np.searchsorted(L.pair_node, np.arange(n + 1))
+        n_act = np.diff(pair_start)
+        # nodes with the same belief set and number of allowed actions are solved together
+        for (b, nA), nodes in _groups(L.b, n_act).items():
+            eps = _solve_group(game, L, W, WP, nodes, b, nA, pair_start, cand_start)
+            if (eps > 0).any():
+                flagged += int((eps > 0).sum())
+                eps_max = max(eps_max, float(eps.max()))
     by_type = {
         tid: {p: float(layers[0].VP[0, k, j]) for j, p in enumerate(game.power_ids)}
         for k, tid in enumerate(game.type_ids)
