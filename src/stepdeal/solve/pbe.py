@@ -421,6 +421,16 @@ def _weighted(game: Game, by_type: dict[str, dict[str, float]]) -> dict[str, flo
 # --------------------------------------------------------------------------- forward
 
 
+def _submask_table(K: int) -> tuple[I64, I64]:
+    """Per type mask: how many nonempty subsets it has, and those subsets ascending
+    (rows padded with 0)."""
+    all_subs = [submasks(m) if m else [] for m in range(1 << K)]
+    table = np.zeros((1 << K, max(1, max(len(x) for x in all_subs))), dtype=np.int64)
+    for m, xs in enumerate(all_subs):
+        table[m, : len(xs)] = xs
+    return np.array([len(x) for x in all_subs], dtype=np.int64), table
+
+
 def _forward(game: Game, t: int, L: TypedLayer, budget: list[int]) -> TypedLayer:
     K = game.n_types
     allowed = allowed_actions(game, L.C)
@@ -430,13 +440,12 @@ def _forward(game: Game, t: int, L: TypedLayer, budget: list[int]) -> TypedLayer
     rev = game.reverse_mask[L.pair_action].astype(np.float64)
     L.pair_cost = taken @ game.type_cost.T + rev @ game.type_reversal_cost.T  # (pairs, K)
     # every posterior the powers might hold after each pair: subsets of the node's belief
-    subs = {int(b): submasks(int(b)) for b in np.unique(L.b)}
-    counts = np.array([len(subs[int(L.b[n])]) for n in L.pair_node], dtype=np.int64)
+    n_sub, sub_table = _submask_table(K)
+    pair_b = L.b[L.pair_node]
+    counts = n_sub[pair_b]
     cand_pair = np.repeat(np.arange(L.pair_node.size), counts)
-    cand_b = np.concatenate(
-        [np.array(subs[int(L.b[n])], dtype=np.int64) for n in L.pair_node]
-        or [np.zeros(0, np.int64)]
-    )
+    offset = np.arange(cand_pair.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    cand_b = sub_table[pair_b[cand_pair], offset]
     budget[0] += int(cand_pair.size)
     if budget[0] > budget[1]:
         raise StateGraphTooLarge(
@@ -463,7 +472,7 @@ def _forward(game: Game, t: int, L: TypedLayer, budget: list[int]) -> TypedLayer
         C, M, b, child, _ = _unique(C2, M[parent], b[parent])
         L.stages.append(_Chance(parent, child, prob, n))
         budget[0] += int(parent.size)
-    mu = np.stack([belief_of(game, int(x)) for x in b]) if b.size else np.zeros((0, K))
+    mu = np.stack([belief_of(game, m) for m in range(1 << K)])[b]
     M_end, recs = resolve(game, t, C, M, mu=mu, record=True)
     paid = vote_costs(game, recs, C.shape[0])  # veto costs of the period's no votes
     L.end_payoff = np.stack(
@@ -485,8 +494,10 @@ def _forward(game: Game, t: int, L: TypedLayer, budget: list[int]) -> TypedLayer
 
 def _expect(st: _Chance, E: F64) -> F64:
     flat = E.reshape(E.shape[0], -1)
-    out = np.zeros((st.n_parents, flat.shape[1]))
-    np.add.at(out, st.parent, st.prob[:, None] * flat[st.child])
+    F = flat.shape[1]
+    w = st.prob[:, None] * flat[st.child]  # (edges, F)
+    idx = (st.parent[:, None] * F + np.arange(F)[None, :]).ravel()
+    out = np.bincount(idx, weights=w.ravel(), minlength=st.n_parents * F)
     return out.reshape((st.n_parents, *E.shape[1:]))
 
 
