@@ -260,6 +260,24 @@ def power_tail_values(game: Game, C: U8, M: U8) -> F64:
     return out
 
 
+def verification_split(C: U8, i: int, p: float) -> tuple[I64, F64, U8] | None:
+    """One chance stage: every row stays (probability 1, or 1 - p if concern ``i`` is
+    pending) and every row with ``i`` pending also gets a child with ``i`` verified
+    (probability p). Returns ``(parent, prob, C_children)``, or ``None`` if nothing is
+    pending."""
+    pend = np.flatnonzero(C[:, i] == PENDING)
+    if pend.size == 0:
+        return None
+    n = C.shape[0]
+    parent = np.concatenate([np.arange(n), pend])
+    prob = np.ones(parent.size)
+    prob[pend] = 1.0 - p
+    prob[n:] = p
+    C2 = C[parent].copy()
+    C2[n:, i] = VERIFIED
+    return parent, prob, C2
+
+
 def _merge(C: U8, M: U8) -> tuple[U8, U8, I64, Keys]:
     first, inverse, keys = unique_states(C, M)
     return C[first], M[first], inverse, keys
@@ -289,18 +307,12 @@ def _forward(
     # (2) one chance stage per uncertain concern
     layer.stages = []
     for i in np.flatnonzero((game.verify > 0.0) & (game.verify < 1.0)):
-        pend = np.flatnonzero(C[:, i] == PENDING)
-        if pend.size == 0:
+        split = verification_split(C, int(i), float(game.verify[i]))
+        if split is None:
             continue
-        p = float(game.verify[i])
+        parent, prob, C2 = split
+        budget.take(parent.size, t, "chance edges")
         n = C.shape[0]
-        budget.take(n + pend.size, t, "chance edges")
-        parent = np.concatenate([np.arange(n), pend])
-        prob = np.ones(parent.size)
-        prob[pend] = 1.0 - p
-        prob[n:] = p
-        C2 = C[parent].copy()
-        C2[n:, i] = VERIFIED
         C, M, child, keys = _merge(C2, M[parent])
         layer.stages.append(ChanceStage(parent, child, prob, n, int(i)))
     # (3) proposals and votes

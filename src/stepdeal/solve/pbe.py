@@ -80,6 +80,7 @@ from .best_response import (
     BestResponse,
     StateGraphTooLarge,
     solve_best_response,
+    verification_split,
 )
 
 #: the largest type space solved jointly (2^K - 1 beliefs per state)
@@ -458,17 +459,11 @@ def _forward(game: Game, t: int, L: TypedLayer, budget: list[int]) -> TypedLayer
     L.cand_pair, L.cand_b = cand_pair, cand_b
     L.stages = []
     for i in np.flatnonzero((game.verify > 0.0) & (game.verify < 1.0)):
-        pend = np.flatnonzero(C[:, i] == PENDING)
-        if pend.size == 0:
+        split = verification_split(C, int(i), float(game.verify[i]))
+        if split is None:
             continue
-        p = float(game.verify[i])
+        parent, prob, C2 = split
         n = C.shape[0]
-        parent = np.concatenate([np.arange(n), pend])
-        prob = np.ones(parent.size)
-        prob[pend] = 1.0 - p
-        prob[n:] = p
-        C2 = C[parent].copy()
-        C2[n:, i] = VERIFIED
         C, M, b, child, _ = _unique(C2, M[parent], b[parent])
         L.stages.append(_Chance(parent, child, prob, n))
         budget[0] += int(parent.size)
