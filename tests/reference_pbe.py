@@ -30,6 +30,7 @@ from stepdeal.mechanisms.rules import (
     verification_outcomes,
     vote_costs,
 )
+from stepdeal.solve.pbe import _profiles, classify, submasks, types_in
 
 TOL = 1e-9
 
@@ -160,3 +161,40 @@ class ReferencePBE:
     def root(self) -> dict:
         C, M = self.game.initial_state()
         return self.node(0, C, M, tuple(float(x) for x in self.game.prior))
+
+
+def node_equilibrium(
+    U: np.ndarray, b: int, mu: np.ndarray, K: int
+) -> tuple[list[int], list[int], str, float]:
+    """Solve one node from the profiles of ``pbe._profiles``, one profile at a time.
+    Returns per-type action positions, the belief after every action position, the node
+    label and the epsilon (0 if exact)."""
+    subs = submasks(b)
+    sidx = {m: i for i, m in enumerate(subs)}
+    T = types_in(b, K)
+    nA = U.shape[1]
+    best_eq: tuple[float, tuple[int, ...], list[int]] | None = None
+    least: tuple[float, tuple[int, ...], list[int]] | None = None
+    for prof, post, star, gain in _profiles(U, b, K):
+        if gain <= 0.0:
+            w = float(sum(mu[k] * star[i] for i, k in enumerate(T)))
+            if best_eq is None or w > best_eq[0] + _tol(best_eq[0]):
+                best_eq = (w, prof, post)
+        elif least is None or gain < least[0]:
+            least = (gain, prof, post)
+    if best_eq is not None:
+        _, prof, post = best_eq
+        eps = 0.0
+    else:
+        assert least is not None
+        eps, prof, post = least
+    acts = [0] * K
+    for i, k in enumerate(T):
+        acts[k] = prof[i]
+    # types outside the support best-respond to the belief map
+    for k in range(K):
+        if not (b >> k) & 1:
+            vals = [float(U[k, j, sidx[post[j]]]) for j in range(nA)]
+            top = max(vals)
+            acts[k] = next(j for j in range(nA) if vals[j] >= top - _tol(top))
+    return acts, post, classify([prof[i] for i in range(len(T))]), eps

@@ -472,7 +472,9 @@ def test_iran_2011_relief_conditioned_on_reassurance_stalls_the_easy_first_roadm
 
 
 def _assert_nodes_match_the_definition(sol: TypedSolution) -> None:
-    from stepdeal.solve.pbe import _node_equilibrium, _node_payoffs, belief_of, submasks
+    from stepdeal.solve.pbe import _node_payoffs, belief_of, submasks
+
+    from .reference_pbe import node_equilibrium
 
     game = sol.game
     K = game.n_types
@@ -480,7 +482,7 @@ def _assert_nodes_match_the_definition(sol: TypedSolution) -> None:
         for node in range(L.n_nodes):
             b = int(L.b[node])
             U, p0, p1 = _node_payoffs(L, node, K)
-            acts, post, kind, eps = _node_equilibrium(U, b, belief_of(game, b), K)
+            acts, post, kind, eps = node_equilibrium(U, b, belief_of(game, b), K)
             assert [int(L.pair_action[p0 + j]) for j in acts] == L.best[node].tolist()
             assert post == L.pair_post[p0:p1].tolist()
             assert kind == L.kind[node]

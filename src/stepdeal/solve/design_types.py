@@ -41,7 +41,8 @@ def _evaluate(s: Scenario, policy: dict[str, Any], k: int, threshold: float) -> 
     path = type_path(sol, k, threshold)
     reached = path.p_at_least[-1] if path.p_at_least else 0.0
     verified = sum(
-        float(game.prior[j]) * type_path(sol, j).verified[-1] for j in range(game.n_types)
+        float(game.prior[j]) * (path if j == k else type_path(sol, j)).verified[-1]
+        for j in range(game.n_types)
     )
     powers = sum(sol.power_value.values())
     key = (round(reached, 9), round(verified, 9), round(powers, 9))

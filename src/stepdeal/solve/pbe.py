@@ -533,40 +533,6 @@ def _profiles(
     return out
 
 
-def _node_equilibrium(U: F64, b: int, mu: F64, K: int) -> tuple[list[int], list[int], str, float]:
-    """Solve one node (see :func:`_profiles`). Returns per-type action positions, the
-    belief after every action position, the node label and the epsilon (0 if exact)."""
-    subs = submasks(b)
-    sidx = {m: i for i, m in enumerate(subs)}
-    T = types_in(b, K)
-    nA = U.shape[1]
-    best_eq: tuple[float, tuple[int, ...], list[int]] | None = None
-    least: tuple[float, tuple[int, ...], list[int]] | None = None
-    for prof, post, star, gain in _profiles(U, b, K):
-        if gain <= 0.0:
-            w = float(sum(mu[k] * star[i] for i, k in enumerate(T)))
-            if best_eq is None or w > best_eq[0] + _tol(best_eq[0]):
-                best_eq = (w, prof, post)
-        elif least is None or gain < least[0]:
-            least = (gain, prof, post)
-    if best_eq is not None:
-        _, prof, post = best_eq
-        eps = 0.0
-    else:
-        assert least is not None
-        eps, prof, post = least
-    acts = [0] * K
-    for i, k in enumerate(T):
-        acts[k] = prof[i]
-    # types outside the support best-respond to the belief map
-    for k in range(K):
-        if not (b >> k) & 1:
-            vals = [float(U[k, j, sidx[post[j]]]) for j in range(nA)]
-            top = max(vals)
-            acts[k] = next(j for j in range(nA) if vals[j] >= top - _tol(top))
-    return acts, post, classify([prof[i] for i in range(len(T))]), eps
-
-
 def _node_payoffs(L: TypedLayer, node: int, K: int) -> tuple[F64, int, int]:
     """``U[k, j, s]`` at one node from the layer's stored continuation values."""
     b = int(L.b[node])
@@ -599,12 +565,14 @@ def _solve_group(
     pair_start: I64,
     cand_start: I64,
 ) -> F64:
-    """:func:`_node_equilibrium` for every node of ``nodes`` at once (the same belief set
-    ``b`` and ``nA`` allowed actions); writes the layer's solution, returns the epsilons.
+    """The node equilibrium (module docstring) for every node of ``nodes`` at once
+    (the same belief set ``b`` and ``nA`` allowed actions); writes the layer's solution
+    and returns the epsilons.
 
-    The profiles are enumerated in the same canonical order, with the same Bayes and
-    intuitive-criterion beliefs, deviation test, selection and tie rules as the one-node
-    version, which remains the definition (``equilibria`` uses it)."""
+    The profiles are enumerated in the canonical order of :func:`_profiles`, with its
+    Bayes and intuitive-criterion beliefs and deviation test; the selection and tie
+    rules are the module docstring's. ``tests/reference_pbe.py`` solves one node at a
+    time from :func:`_profiles` and a test compares every node."""
     K = game.n_types
     subs = submasks(b)
     n_sub = len(subs)
